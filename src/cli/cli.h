@@ -19,6 +19,8 @@
 struct cli_context {
 	struct config cfg;
 	const char *config_path; /* NULL if none */
+	const char **overrides;  /* the -o arguments, in order */
+	size_t noverrides;
 	int argc;
 	char **argv;
 };
@@ -30,6 +32,10 @@ struct cli_context {
  */
 int cli_context_init(struct cli_context *ctx, int argc, char **argv);
 void cli_context_deinit(struct cli_context *ctx);
+
+/* Load the configuration again from the same file and overrides into
+ * fresh->cfg (only cfg is set). Errors are logged; returns 0 or EX_CONFIG. */
+int cli_context_reload(const struct cli_context *ctx, struct cli_context *fresh);
 
 /* The users file: <data_dir>/users (heap string). */
 char *cli_users_path(const struct cli_context *ctx);

@@ -24,6 +24,7 @@
 enum auth_plaintext { AUTH_PLAINTEXT_NEVER, AUTH_PLAINTEXT_TLS_OR_LOOPBACK, AUTH_PLAINTEXT_ALWAYS };
 enum pop3_delete_mode { POP3_DELETE_YES, POP3_DELETE_HIDE };
 enum pop3_apop_mode { POP3_APOP_AUTO, POP3_APOP_NO };
+enum tls_min_version { TLS_MIN_V1_2, TLS_MIN_V1_3 };
 
 /* Sentinel for pop3.expire_days = never. */
 #define CONFIG_EXPIRE_NEVER UINT32_MAX
@@ -45,7 +46,7 @@ struct config {
 	/* tls.* */
 	char *tls_cert;
 	char *tls_key;
-	char *tls_min_version; /* "TLSv1.2" or "TLSv1.3" */
+	enum tls_min_version tls_min_version;
 
 	/* auth.* */
 	enum auth_plaintext auth_plaintext;
@@ -72,6 +73,7 @@ struct config {
 	/* lmtp.* */
 	uint64_t lmtp_idle_timeout;
 	unsigned lmtp_max_recipients;
+	char *lmtp_recipient_delimiter; /* "+" : user+detail delivers to user */
 
 	/* limits.* */
 	unsigned limits_max_connections;        /* whole server */

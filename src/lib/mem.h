@@ -10,6 +10,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdlib.h> /* free(), for memory from these functions */
 
 void *xmalloc(size_t size);             /* zeroed */
 void *xcalloc(size_t nmemb, size_t size);

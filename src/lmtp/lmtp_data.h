@@ -11,6 +11,9 @@
  * Unstuffing: a line that starts with "." has that first "." removed; the
  * line "." alone (".\r\n") ends the data. The message produced ends with
  * the CRLF that preceded the terminating dot (it belongs to the last line).
+ * Exception: a line-initial "." followed by a bare LF or by a CR that is
+ * not part of CRLF is kept, so that the sequences above ("\r\n.\n" too)
+ * come out exactly as sent; a correct client never sends them unstuffed.
  */
 #ifndef YUBIN_LMTP_LMTP_DATA_H
 #define YUBIN_LMTP_LMTP_DATA_H

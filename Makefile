@@ -1,0 +1,36 @@
+# yubin - the two commands from README.md, and a few more for developers.
+#
+#   make          build build/yubin (installs missing build packages as root)
+#   make run      build, create ./dev (config, TLS certificate, demo user,
+#                 welcome message) and run the server on 127.0.0.1
+#   make test     build, then every test, normal and under ASan+UBSan;
+#                 the last line printed is "N passed, N failed"
+#   make fuzz     run each fuzz harness for FUZZ_SECONDS (default 60)
+#   make clean    remove build directories (not ./dev)
+
+BUILD ?= build
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps run test fuzz clean
+
+all: deps
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
+	@ninja -C $(BUILD) src/yubin
+	@ln -sf src/yubin $(BUILD)/yubin
+
+deps:
+	@scripts/install-deps.sh
+
+run: all
+	@scripts/dev-run.sh
+
+test:
+	@scripts/install-deps.sh --test
+	@scripts/run-tests.sh
+
+fuzz:
+	@scripts/install-deps.sh --test
+	@scripts/run-fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz

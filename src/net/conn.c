@@ -1,0 +1,582 @@
+/*
+ * conn.c - client connections on libevent bufferevents; see conn.h.
+ *
+ * Why a layer over bufferevents at all: the sessions need four things
+ * bufferevents do not give directly and that are easy to get wrong in
+ * every protocol separately: (1) a connection is never freed from inside
+ * one of its own callbacks (closing goes through a reap list run by a loop
+ * event), (2) ids that asynchronous work can use to find a connection that
+ * may be gone, (3) STARTTLS that throws away input pipelined in clear text,
+ * (4) bounded line reading.
+ */
+#include "net/conn.h"
+
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "net/tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct conn {
+	struct conn_loop *loop;
+	uint64_t id;
+	struct bufferevent *bev;
+	int fd;
+	bool bev_owns_fd; /* TLS bufferevents close the fd, plain ones do not */
+	const struct conn_handler *h;
+	void *ctx;
+
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	char peer_ip[INET6_ADDRSTRLEN];
+
+	unsigned timeout;
+	bool tls;         /* handshake completed */
+	bool tls_pending; /* conn_start_tls() waits for output to drain */
+	bool handshaking;
+	bool closing;
+	bool flush_close;
+	bool paused;
+	bool want_drain;
+	bool queued; /* on the loop's kick list */
+	const char *close_reason;
+	uint64_t bytes_in, bytes_out;
+
+	struct conn *prev, *next; /* all connections */
+	struct conn *next_queued; /* kick or reap list */
+};
+
+struct conn_loop {
+	struct event_base *base;
+	struct tls_server *tls;
+	struct event *wake; /* runs the kick and reap lists */
+	struct conn *all;
+	struct conn *kick, *reap;
+	unsigned count;
+	/* id = generation << 32 | slot: O(1) lookup, stale ids never match */
+	struct conn **slots;
+	uint32_t nslots, free_hint;
+	uint32_t generation;
+};
+
+static void conn_install_bev(struct conn *c, struct bufferevent *bev);
+
+/* ---- ids ---- */
+
+static uint64_t conn_slot_take(struct conn_loop *loop, struct conn *c)
+{
+	uint32_t i = loop->free_hint;
+	for (; i < loop->nslots && loop->slots[i] != NULL; i++)
+		;
+	if (i == loop->nslots) {
+		uint32_t n = loop->nslots ? loop->nslots * 2 : 64;
+		loop->slots = xrealloc(loop->slots, n * sizeof(*loop->slots));
+		memset(loop->slots + loop->nslots, 0, (n - loop->nslots) * sizeof(*loop->slots));
+		loop->nslots = n;
+	}
+	loop->slots[i] = c;
+	loop->free_hint = i + 1;
+	return ((uint64_t)++loop->generation << 32) | i;
+}
+
+static void conn_slot_release(struct conn_loop *loop, uint64_t id)
+{
+	uint32_t i = (uint32_t)id;
+	loop->slots[i] = NULL;
+	if (i < loop->free_hint)
+		loop->free_hint = i;
+}
+
+struct conn *conn_find(struct conn_loop *loop, uint64_t id)
+{
+	uint32_t i = (uint32_t)id;
+	if (i >= loop->nslots || loop->slots[i] == NULL || loop->slots[i]->id != id)
+		return NULL;
+	return loop->slots[i]->closing ? NULL : loop->slots[i];
+}
+
+/* ---- the loop: deferred work ---- */
+
+static void conn_free_now(struct conn *c)
+{
+	struct conn_loop *loop = c->loop;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		loop->all = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	conn_slot_release(loop, c->id);
+	loop->count--;
+	c->h->closed(c, c->ctx, c->close_reason);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (!c->bev_owns_fd)
+		close(c->fd);
+	free(c);
+}
+
+static void conn_loop_on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_loop *loop = arg;
+	/* Kicks first: a kicked connection may close itself and join reap. */
+	while (loop->kick != NULL) {
+		struct conn *c = loop->kick;
+		loop->kick = c->next_queued;
+		c->queued = false;
+		if (!c->closing && !c->paused && !c->handshaking &&
+		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+			c->h->input(c, c->ctx);
+	}
+	while (loop->reap != NULL) {
+		struct conn *c = loop->reap;
+		loop->reap = c->next_queued;
+		conn_free_now(c);
+	}
+}
+
+static void conn_loop_wake(struct conn_loop *loop)
+{
+	event_active(loop->wake, EV_READ, 0);
+}
+
+struct conn_loop *conn_loop_new(struct event_base *base, struct tls_server *tls)
+{
+	struct conn_loop *loop = xmalloc(sizeof(*loop));
+	loop->base = base;
+	loop->tls = tls;
+	loop->wake = event_new(base, -1, 0, conn_loop_on_wake, loop);
+	return loop;
+}
+
+void conn_loop_close_all(struct conn_loop *loop)
+{
+	for (struct conn *c = loop->all; c != NULL; c = c->next)
+		if (!c->closing) {
+			c->close_reason = "shutdown";
+			conn_close(c, true);
+		}
+}
+
+void conn_loop_free(struct conn_loop **loopp)
+{
+	struct conn_loop *loop = *loopp;
+	if (loop == NULL)
+		return;
+	for (struct conn *c = loop->all; c != NULL; c = c->next)
+		if (!c->closing) {
+			c->close_reason = "shutdown";
+			conn_close(c, false);
+		}
+	loop->kick = NULL;
+	conn_loop_on_wake(-1, 0, loop);
+	event_free(loop->wake);
+	free(loop->slots);
+	xfree(*loopp);
+}
+
+struct event_base *conn_loop_base(struct conn_loop *loop)
+{
+	return loop->base;
+}
+
+unsigned conn_loop_count(const struct conn_loop *loop)
+{
+	return loop->count;
+}
+
+/* ---- bufferevent callbacks ---- */
+
+static void conn_switch_to_tls(struct conn *c);
+
+static void conn_on_read(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	if (c->closing) {
+		struct evbuffer *in = bufferevent_get_input(bev);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (!c->paused && !c->handshaking)
+		c->h->input(c, c->ctx);
+}
+
+static void conn_update_write_watermark(struct conn *c)
+{
+	/* Closing and STARTTLS need the output fully sent; streaming
+	 * writers want to hear about it earlier. */
+	size_t low = (c->flush_close || c->tls_pending || !c->want_drain) ? 0 : CONN_OUTPUT_LOW;
+	bufferevent_setwatermark(c->bev, EV_WRITE, low, 0);
+}
+
+static void conn_on_write(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
+	if (c->closing) {
+		if (c->flush_close && pending == 0)
+			conn_close(c, false);
+		return;
+	}
+	if (c->tls_pending && pending == 0) {
+		conn_switch_to_tls(c);
+		return;
+	}
+	if (c->want_drain && pending <= CONN_OUTPUT_LOW && !c->handshaking)
+		c->h->drained(c, c->ctx);
+}
+
+static void conn_log_tls_error(struct conn *c)
+{
+	unsigned long e;
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		char buf[256];
+		ERR_error_string_n(e, buf, sizeof(buf));
+		log_debug("event=tls_error remote=%s error=\"%s\"", c->peer_ip, buf);
+	}
+}
+
+static void conn_on_event(struct bufferevent *bev, short events, void *arg)
+{
+	struct conn *c = arg;
+	if (events & BEV_EVENT_CONNECTED) {
+		c->handshaking = false;
+		c->tls = true;
+		if (!c->closing)
+			c->h->tls_ready(c, c->ctx);
+		return;
+	}
+	if (c->closing) {
+		conn_close(c, false);
+		return;
+	}
+	if (events & BEV_EVENT_TIMEOUT)
+		c->close_reason = "timeout";
+	else if (c->handshaking)
+		c->close_reason = "tls-failed";
+	else if (events & BEV_EVENT_ERROR)
+		c->close_reason = "error";
+	else
+		c->close_reason = "eof";
+	if (c->handshaking || c->tls)
+		conn_log_tls_error(c);
+	conn_close(c, false);
+}
+
+static void conn_count_in(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	((struct conn *)arg)->bytes_in += info->n_added;
+}
+
+static void conn_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	((struct conn *)arg)->bytes_out += info->n_deleted;
+}
+
+static void conn_apply_timeout(struct conn *c)
+{
+	struct timeval tv = {.tv_sec = c->timeout, .tv_usec = 0};
+	bufferevent_set_timeouts(c->bev, c->timeout ? &tv : NULL, c->timeout ? &tv : NULL);
+}
+
+static void conn_install_bev(struct conn *c, struct bufferevent *bev)
+{
+	c->bev = bev;
+	bufferevent_setcb(bev, conn_on_read, conn_on_write, conn_on_event, c);
+	evbuffer_add_cb(bufferevent_get_input(bev), conn_count_in, c);
+	evbuffer_add_cb(bufferevent_get_output(bev), conn_count_out, c);
+	bufferevent_setwatermark(bev, EV_READ, 0, CONN_INPUT_MAX);
+	conn_update_write_watermark(c);
+	conn_apply_timeout(c);
+	bufferevent_enable(bev, c->paused ? EV_WRITE : EV_READ | EV_WRITE);
+}
+
+static struct bufferevent *conn_tls_bev(struct conn *c)
+{
+	SSL *ssl = tls_server_ssl_new(c->loop->tls);
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		c->loop->base, c->fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	/* Many clients just close the socket; that is not an attack. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	c->bev_owns_fd = true;
+	c->handshaking = true;
+	return bev;
+}
+
+static void conn_switch_to_tls(struct conn *c)
+{
+	c->tls_pending = false;
+	/* RFC 2595 4 / RFC 3207 6: discard what was pipelined in clear. */
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_free(c->bev);
+	conn_install_bev(c, conn_tls_bev(c));
+}
+
+/* ---- public ---- */
+
+struct conn *conn_new(struct conn_loop *loop, int fd, const struct sockaddr *peer,
+		      socklen_t peer_len, bool implicit_tls, const struct conn_handler *handler,
+		      void *ctx)
+{
+	struct conn *c = xmalloc(sizeof(*c));
+	c->loop = loop;
+	c->fd = fd;
+	c->h = handler;
+	c->ctx = ctx;
+	c->close_reason = "closed";
+	if (peer_len > sizeof(c->peer))
+		peer_len = sizeof(c->peer);
+	memcpy(&c->peer, peer, peer_len);
+	c->peer_len = peer_len;
+	if (peer->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer_ip,
+			  sizeof(c->peer_ip));
+	else if (peer->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer_ip,
+			  sizeof(c->peer_ip));
+	else
+		snprintf(c->peer_ip, sizeof(c->peer_ip), "local");
+	int one = 1;
+	if (peer->sa_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	evutil_make_socket_nonblocking(fd);
+	c->id = conn_slot_take(loop, c);
+	c->next = loop->all;
+	if (loop->all != NULL)
+		loop->all->prev = c;
+	loop->all = c;
+	loop->count++;
+	struct bufferevent *bev;
+	if (implicit_tls) {
+		bev = conn_tls_bev(c);
+	} else {
+		bev = bufferevent_socket_new(loop->base, fd, 0);
+		c->bev_owns_fd = false;
+	}
+	conn_install_bev(c, bev);
+	return c;
+}
+
+uint64_t conn_id(const struct conn *c)
+{
+	return c->id;
+}
+
+void *conn_context(const struct conn *c)
+{
+	return c->ctx;
+}
+
+struct conn_loop *conn_get_loop(struct conn *c)
+{
+	return c->loop;
+}
+
+const char *conn_peer_ip(const struct conn *c)
+{
+	return c->peer_ip;
+}
+
+const struct sockaddr *conn_peer_addr(const struct conn *c, socklen_t *len_r)
+{
+	*len_r = c->peer_len;
+	return (const struct sockaddr *)&c->peer;
+}
+
+bool conn_peer_is_loopback(const struct conn *c)
+{
+	if (c->peer.ss_family == AF_UNIX)
+		return true;
+	if (c->peer.ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&c->peer;
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (c->peer.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)&c->peer)->sin6_addr;
+		if (IN6_IS_ADDR_LOOPBACK(a))
+			return true;
+		return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+	}
+	return false;
+}
+
+bool conn_tls_active(const struct conn *c)
+{
+	return c->tls;
+}
+
+SSL *conn_ssl(struct conn *c)
+{
+	return c->tls ? bufferevent_openssl_get_ssl(c->bev) : NULL;
+}
+
+bool conn_tls_available(const struct conn *c)
+{
+	return c->loop->tls != NULL;
+}
+
+enum conn_line_result conn_read_line(struct conn *c, char *buf, size_t max, size_t *len_r)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	size_t eol_len = 0;
+	struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
+	if (p.pos < 0) {
+		/* +1: a CR may be waiting for its LF */
+		return evbuffer_get_length(in) > max + 1 ? CONN_LINE_TOO_LONG : CONN_LINE_NONE;
+	}
+	size_t n = (size_t)p.pos;
+	if (n > max)
+		return CONN_LINE_TOO_LONG;
+	evbuffer_remove(in, buf, n);
+	evbuffer_drain(in, eol_len);
+	buf[n] = '\0';
+	*len_r = n;
+	return CONN_LINE_OK;
+}
+
+struct evbuffer *conn_input(struct conn *c)
+{
+	return bufferevent_get_input(c->bev);
+}
+
+struct evbuffer *conn_output(struct conn *c)
+{
+	return bufferevent_get_output(c->bev);
+}
+
+size_t conn_output_pending(struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+void conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (!c->closing || c->flush_close)
+		bufferevent_write(c->bev, data, len);
+}
+
+void conn_write_str(struct conn *c, const char *s)
+{
+	conn_write(c, s, strlen(s));
+}
+
+void conn_printf(struct conn *c, const char *fmt, ...)
+{
+	if (c->closing && !c->flush_close)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	va_end(ap);
+}
+
+void conn_want_drain(struct conn *c, bool on)
+{
+	c->want_drain = on;
+	if (!c->closing)
+		conn_update_write_watermark(c);
+}
+
+void conn_pause_input(struct conn *c)
+{
+	if (c->paused || c->closing)
+		return;
+	c->paused = true;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+void conn_resume_input(struct conn *c)
+{
+	if (!c->paused || c->closing)
+		return;
+	c->paused = false;
+	bufferevent_enable(c->bev, EV_READ);
+	if (!c->queued && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+		c->queued = true;
+		c->next_queued = c->loop->kick;
+		c->loop->kick = c;
+		conn_loop_wake(c->loop);
+	}
+}
+
+void conn_set_timeout(struct conn *c, unsigned seconds)
+{
+	c->timeout = seconds;
+	if (!c->closing)
+		conn_apply_timeout(c);
+}
+
+void conn_start_tls(struct conn *c)
+{
+	if (c->closing || c->tls || c->loop->tls == NULL)
+		return;
+	c->tls_pending = true;
+	/* Nothing more is read in clear text. */
+	bufferevent_disable(c->bev, EV_READ);
+	if (conn_output_pending(c) == 0)
+		conn_switch_to_tls(c);
+	else
+		conn_update_write_watermark(c);
+}
+
+/* Take c off the kick list if it is there (it is about to be reaped). */
+static void conn_unkick(struct conn *c)
+{
+	if (!c->queued)
+		return;
+	for (struct conn **pp = &c->loop->kick; *pp != NULL; pp = &(*pp)->next_queued) {
+		if (*pp == c) {
+			*pp = c->next_queued;
+			break;
+		}
+	}
+	c->queued = false;
+}
+
+void conn_close(struct conn *c, bool flush)
+{
+	if (c->closing && !c->flush_close)
+		return; /* already on the reap list */
+	bool first = !c->closing;
+	c->closing = true;
+	if (first && flush && conn_output_pending(c) > 0 && !c->handshaking) {
+		c->flush_close = true;
+		bufferevent_disable(c->bev, EV_READ);
+		conn_update_write_watermark(c);
+		return;
+	}
+	c->flush_close = false;
+	conn_unkick(c);
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	c->next_queued = c->loop->reap;
+	c->loop->reap = c;
+	conn_loop_wake(c->loop);
+}
+
+bool conn_closing(const struct conn *c)
+{
+	return c->closing;
+}
+
+uint64_t conn_bytes_in(const struct conn *c)
+{
+	return c->bytes_in;
+}
+
+uint64_t conn_bytes_out(const struct conn *c)
+{
+	return c->bytes_out;
+}

@@ -1,0 +1,144 @@
+/*
+ * conn.h - one client connection on a worker's event loop: plain or TLS
+ * bytes in and out, line reading with a hard limit, timeouts, STARTTLS,
+ * and a safe end of life.
+ *
+ * Protocol sessions (pop3/, lmtp/) own a struct conn and receive events
+ * through a struct conn_handler. Life cycle rules:
+ *   - handler callbacks are never nested: a callback may call any conn_*
+ *     function, including conn_close(), but the connection and the
+ *     session are freed later, from the loop, through handler->closed();
+ *   - after conn_close() no other callback is delivered except closed();
+ *   - work that completes asynchronously (the workpool) finds its
+ *     connection again with conn_find(loop, id), which returns NULL once
+ *     the connection is gone.
+ */
+#ifndef YUBIN_NET_CONN_H
+#define YUBIN_NET_CONN_H
+
+#include <openssl/ssl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct event_base;
+struct evbuffer;
+struct tls_server;
+struct conn;
+struct conn_loop;
+
+/* Output above this many bytes means "stop producing": streaming writers
+ * (RETR) wait for handler->drained, which fires below CONN_OUTPUT_LOW. */
+#define CONN_OUTPUT_HIGH (256 * 1024)
+#define CONN_OUTPUT_LOW (64 * 1024)
+/* Input buffered but not yet consumed above this stops reading from the
+ * socket (a client pipelining faster than we answer). */
+#define CONN_INPUT_MAX (128 * 1024)
+
+struct conn_handler {
+	/* New input is buffered (conn_read_line, conn_input). */
+	void (*input)(struct conn *c, void *ctx);
+	/* Output fell below CONN_OUTPUT_LOW after conn_want_drain(c, true). */
+	void (*drained)(struct conn *c, void *ctx);
+	/* The TLS handshake finished: at connect on an implicit-TLS port,
+	 * or after conn_start_tls(). */
+	void (*tls_ready)(struct conn *c, void *ctx);
+	/* The end: free ctx here. reason is a short constant for logs
+	 * ("eof", "timeout", "closed", "error", "tls-failed", "shutdown"). */
+	void (*closed)(struct conn *c, void *ctx, const char *reason);
+};
+
+/* ---- the per-worker loop context ---- */
+
+struct conn_loop *conn_loop_new(struct event_base *base, struct tls_server *tls);
+/* Closes every connection (handlers see "shutdown") and frees the loop. */
+void conn_loop_free(struct conn_loop **loop);
+struct event_base *conn_loop_base(struct conn_loop *loop);
+unsigned conn_loop_count(const struct conn_loop *loop);
+/* Close connections that are idle (no command in progress is the
+ * handler's business: this closes all with reason "shutdown"). */
+void conn_loop_close_all(struct conn_loop *loop);
+
+/* ---- one connection ---- */
+
+/*
+ * Take over an accepted socket. With implicit_tls the TLS handshake starts
+ * at once and handler->tls_ready fires when it is done (the session sends
+ * its greeting then). Never fails; on a broken socket the connection
+ * closes itself later.
+ */
+struct conn *conn_new(struct conn_loop *loop, int fd, const struct sockaddr *peer,
+		      socklen_t peer_len, bool implicit_tls, const struct conn_handler *handler,
+		      void *ctx);
+
+uint64_t conn_id(const struct conn *c);
+/* The ctx given to conn_new(). */
+void *conn_context(const struct conn *c);
+struct conn *conn_find(struct conn_loop *loop, uint64_t id);
+struct conn_loop *conn_get_loop(struct conn *c);
+
+/* The peer's address as text ("192.0.2.1", "2001:db8::1"), and whether it
+ * is a loopback address (127/8, ::1). */
+const char *conn_peer_ip(const struct conn *c);
+const struct sockaddr *conn_peer_addr(const struct conn *c, socklen_t *len_r);
+bool conn_peer_is_loopback(const struct conn *c);
+
+bool conn_tls_active(const struct conn *c);
+SSL *conn_ssl(struct conn *c); /* NULL without TLS */
+bool conn_tls_available(const struct conn *c); /* a certificate is configured */
+
+enum conn_line_result {
+	CONN_LINE_OK,       /* a line was copied out (without CRLF/LF) */
+	CONN_LINE_NONE,     /* no complete line buffered yet */
+	CONN_LINE_TOO_LONG, /* the line exceeds max: the caller must close */
+};
+
+/*
+ * Take one line from the input: bytes up to LF, without the LF and a CR
+ * before it, copied into buf (room for max + 1 bytes; NUL-terminated for
+ * convenience, but the line may contain NULs: use *len_r).
+ */
+enum conn_line_result conn_read_line(struct conn *c, char *buf, size_t max, size_t *len_r);
+
+struct evbuffer *conn_input(struct conn *c);
+struct evbuffer *conn_output(struct conn *c);
+size_t conn_output_pending(struct conn *c);
+
+void conn_write(struct conn *c, const void *data, size_t len);
+void conn_write_str(struct conn *c, const char *s);
+void conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Ask for handler->drained when output falls below CONN_OUTPUT_LOW. */
+void conn_want_drain(struct conn *c, bool on);
+
+/*
+ * Stop/resume processing input: while paused, handler->input is not
+ * called (bytes keep being buffered up to CONN_INPUT_MAX). Resuming
+ * delivers handler->input soon (from the loop) if input is buffered.
+ */
+void conn_pause_input(struct conn *c);
+void conn_resume_input(struct conn *c);
+
+/* Inactivity limit: no byte received (while not paused) or no progress
+ * sending for this long closes the connection with reason "timeout". */
+void conn_set_timeout(struct conn *c, unsigned seconds);
+
+/*
+ * Switch to TLS (STLS/STARTTLS) once the pending output (the "go ahead"
+ * reply) has been sent. Input already buffered is discarded: anything a
+ * client pipelined after STARTTLS was sent in clear text and must not be
+ * executed (RFC 2595 4, RFC 3207 6). handler->tls_ready follows.
+ */
+void conn_start_tls(struct conn *c);
+
+/* Close: with flush, after the pending output has been sent (bounded by
+ * the timeout); then handler->closed() runs from the loop. */
+void conn_close(struct conn *c, bool flush);
+bool conn_closing(const struct conn *c);
+
+/* Total bytes received and sent, for the logout log line. */
+uint64_t conn_bytes_in(const struct conn *c);
+uint64_t conn_bytes_out(const struct conn *c);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * deliver.c - put one message into a user's folder; see store_deliver()
+ * in store.h.
+ *
+ * The Maildir way (Maildir spec; OpenSMTPD mail.maildir.c does the same):
+ * write tmp/<name> (created with O_EXCL, so nothing is ever overwritten),
+ * fsync it, move it to new/<name> with renameat2(RENAME_NOREPLACE) (or
+ * link()+unlink() where the filesystem cannot do that), fsync new/. Only
+ * then is the message acknowledged. Any failure removes the tmp/ file, so
+ * readers never see a partial message. The index is not touched: the next
+ * sync finds the file, and delivery never waits for a SQLite lock.
+ */
+#include "store/store.h"
+
+#include "store/crlf.h"
+#include "store/maildir.h"
+#include "store/maildir_name.h"
+#include "store/spool.h"
+#include "store/store_private.h"
+
+#include "lib/log.h"
+#include "lib/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Retries when a generated name already exists (it never should). */
+#define DELIVER_NAME_TRIES 5
+
+struct deliver {
+	const struct store_settings *s;
+	const char *user;
+	const char *folder;
+	int dir_fd;                 /* the folder's directory */
+	char name[MAILDIR_NAME_SIZE];
+	char host[256];
+	uint64_t size, vsize;
+};
+
+static enum store_error deliver_fail(struct deliver *d, const char *step, int err)
+{
+	char safe[LOG_SAFE_MAX];
+	const char *f = d->folder != NULL ? d->folder : "INBOX";
+	log_error("store: op=deliver user=%s folder=%s step=%s error=%s", d->user,
+		  log_safe(safe, f, strlen(f)), step, store_errname(err));
+	return STORE_ERR_TEMP;
+}
+
+static int deliver_write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+enum deliver_copy { DELIVER_CFR, DELIVER_SENDFILE, DELIVER_READ_WRITE };
+
+/* One chunk with the given method: bytes copied, 0 if the method cannot
+ * be used here (try the next one), -1 on a real error. */
+static ssize_t deliver_copy_chunk(enum deliver_copy how, int in, int out, loff_t *off,
+				  size_t chunk)
+{
+	ssize_t n;
+	if (how == DELIVER_CFR) {
+		n = copy_file_range(in, off, out, NULL, chunk, 0);
+	} else if (how == DELIVER_SENDFILE) {
+		off_t o = (off_t)*off;
+		n = sendfile(out, in, &o, chunk);
+		if (n > 0)
+			*off = (loff_t)o;
+	} else {
+		char buf[65536];
+		n = pread(in, buf, chunk < sizeof(buf) ? chunk : sizeof(buf), (off_t)*off);
+		if (n == 0) {
+			errno = EIO; /* the spool file is shorter than counted */
+			return -1;
+		}
+		if (n > 0 && deliver_write_all(out, buf, (size_t)n) < 0)
+			return -1;
+		if (n > 0)
+			*off += n;
+		return n;
+	}
+	if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+		      errno == EOPNOTSUPP))
+		return 0;
+	return n;
+}
+
+/* Copy len bytes of the spool file from offset 0 into out (at its current
+ * position) without moving the spool's own file offset, so that several
+ * threads can deliver one spool at once. Kernel copies first. */
+static int deliver_copy_file(int in, int out, uint64_t len)
+{
+	loff_t off = 0;
+	enum deliver_copy how = DELIVER_CFR;
+	while ((uint64_t)off < len) {
+		uint64_t left = len - (uint64_t)off;
+		size_t chunk = left > (1u << 30) ? (1u << 30) : (size_t)left;
+		ssize_t n = deliver_copy_chunk(how, in, out, &off, chunk);
+		if (n == 0)
+			how++; /* cannot be DELIVER_READ_WRITE: it never returns 0 */
+		else if (n < 0 && errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* Create tmp/<name> with O_EXCL, trying fresh names if one exists. */
+static int deliver_create_tmp(struct deliver *d, char tmp_path[MAILDIR_NAME_SIZE + 4])
+{
+	for (int i = 0; i < DELIVER_NAME_TRIES; i++) {
+		maildir_name_new(d->name, d->host, d->size, d->vsize);
+		snprintf(tmp_path, MAILDIR_NAME_SIZE + 4, "tmp/%s", d->name);
+		int fd = openat(d->dir_fd, tmp_path,
+				O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+static int deliver_write_body(int fd, const char *prefix, size_t prefix_len,
+			      const struct store_spool *body)
+{
+	if (deliver_write_all(fd, prefix, prefix_len) < 0)
+		return -1;
+	if (body->fd >= 0)
+		return deliver_copy_file(body->fd, fd, body->count.size);
+	return deliver_write_all(fd, body->mem, body->mem_len);
+}
+
+/* Move tmp/<name> to new/<name> without ever replacing a file; if the
+ * name is taken in new/, the message gets a fresh name. */
+static int deliver_publish(struct deliver *d, const char *tmp_path)
+{
+	char new_path[MAILDIR_NAME_SIZE + 4];
+	for (int i = 0; i < DELIVER_NAME_TRIES; i++) {
+		if (i > 0)
+			maildir_name_new(d->name, d->host, d->size, d->vsize);
+		snprintf(new_path, sizeof(new_path), "new/%s", d->name);
+		if (renameat2(d->dir_fd, tmp_path, d->dir_fd, new_path, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EINVAL || errno == ENOSYS) {
+			/* No RENAME_NOREPLACE here: link() also refuses to replace. */
+			if (linkat(d->dir_fd, tmp_path, d->dir_fd, new_path, 0) == 0) {
+				if (unlinkat(d->dir_fd, tmp_path, 0) < 0)
+					deliver_fail(d, "unlink_tmp", errno);
+				return 0;
+			}
+		}
+		if (errno != EEXIST)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+static int deliver_fsync_new(int dir_fd)
+{
+	int fd = openat(dir_fd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static enum store_error deliver_file(struct deliver *d, const char *prefix, size_t prefix_len,
+				     const struct store_spool *body)
+{
+	char tmp_path[MAILDIR_NAME_SIZE + 4];
+	int fd = deliver_create_tmp(d, tmp_path);
+	if (fd < 0)
+		return deliver_fail(d, "create", errno);
+	const char *step = NULL;
+	if (deliver_write_body(fd, prefix, prefix_len, body) < 0)
+		step = "write";
+	else if (d->s->fsync && fsync(fd) < 0)
+		step = "fsync";
+	int e = errno;
+	if (close(fd) < 0 && step == NULL) {
+		step = "close"; /* NFS reports write errors here */
+		e = errno;
+	}
+	if (step == NULL && deliver_publish(d, tmp_path) < 0) {
+		step = "rename";
+		e = errno;
+	}
+	if (step != NULL) {
+		unlinkat(d->dir_fd, tmp_path, 0);
+		return deliver_fail(d, step, e);
+	}
+	if (d->s->fsync && deliver_fsync_new(d->dir_fd) < 0) {
+		/* Not durable, so not acknowledged: take it back, the sender
+		 * retries (store.h: on failure nothing is visible in new/). */
+		e = errno;
+		char new_path[MAILDIR_NAME_SIZE + 4];
+		snprintf(new_path, sizeof(new_path), "new/%s", d->name);
+		unlinkat(d->dir_fd, new_path, 0);
+		return deliver_fail(d, "fsync_dir", e);
+	}
+	return STORE_OK;
+}
+
+/* Open the folder's directory; INBOX is created when missing, another
+ * folder that does not exist is STORE_ERR_NOTFOUND. */
+static enum store_error deliver_open_dir(struct deliver *d, const char *dir, bool inbox)
+{
+	struct stat st;
+	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dir_fd >= 0 && fstatat(d->dir_fd, "new", &st, 0) == 0)
+		return STORE_OK;
+	if (errno != ENOENT)
+		return deliver_fail(d, "open_dir", errno);
+	if (!inbox)
+		return STORE_ERR_NOTFOUND;
+	if (d->dir_fd >= 0)
+		close(d->dir_fd);
+	d->dir_fd = -1;
+	if (maildir_create(dir) < 0)
+		return deliver_fail(d, "create_dir", errno);
+	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->dir_fd < 0)
+		return deliver_fail(d, "open_dir", errno);
+	return STORE_OK;
+}
+
+enum store_error store_deliver(const struct store_settings *s, const char *user,
+			       const char *folder, const char *prefix, size_t prefix_len,
+			       struct store_spool *body)
+{
+	if (body->failed)
+		return STORE_ERR_TEMP;
+	if (body->over_quota)
+		return STORE_ERR_QUOTA;
+	struct deliver d = {.s = s, .user = user, .folder = folder, .dir_fd = -1};
+	char *root;
+	enum store_error err = store_user_maildir(s, user, &root);
+	if (err != STORE_OK)
+		return err;
+	char *dir = maildir_folder_dir(root, folder);
+	xfree(root);
+	if (dir == NULL)
+		return STORE_ERR_NOTFOUND;
+	err = deliver_open_dir(&d, dir, maildir_folder_is_inbox(folder));
+	xfree(dir);
+	if (err == STORE_OK) {
+		struct crlf_count pc;
+		crlf_count_init(&pc);
+		crlf_count_feed(&pc, prefix, prefix_len);
+		d.size = prefix_len + body->count.size;
+		d.vsize = crlf_count_joined_size(&pc, &body->count);
+		store_hostname(s->hostname, d.host, sizeof(d.host));
+		err = deliver_file(&d, prefix, prefix_len, body);
+	}
+	if (d.dir_fd >= 0)
+		close(d.dir_fd);
+	if (err == STORE_OK)
+		log_debug("store: op=deliver user=%s file=%s", user, d.name);
+	return err;
+}

@@ -1,0 +1,319 @@
+/*
+ * index.c - open, create, check and rebuild the per-user SQLite index;
+ * prepared statements and transactions. See index.h for the schema.
+ *
+ * Durability: the index is rebuildable from the Maildir, so WAL with
+ * synchronous=NORMAL is enough (a crash may lose the last transactions,
+ * never consistency). Writers use BEGIN IMMEDIATE so that two processes
+ * syncing one user queue on the busy timeout instead of failing with
+ * SQLITE_BUSY halfway through a transaction.
+ */
+#include "store/index.h"
+
+#include "lib/log.h"
+#include "lib/mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+struct index {
+	sqlite3 *db;
+	sqlite3_stmt *stmts[INDEX_STMT_COUNT];
+	bool broken; /* corruption seen: delete and rebuild at next open */
+	bool in_txn;
+};
+
+static const char *const index_sql[INDEX_STMT_COUNT] = {
+	[INDEX_FOLDER_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq, new_mtime, "
+			     "cur_mtime FROM folders WHERE dir = ?1",
+	[INDEX_FOLDER_INSERT] = "INSERT INTO folders (dir, name, uidvalidity, uidnext, "
+				"highestmodseq, new_mtime, cur_mtime) VALUES (?1, ?2, ?3, ?4, 0, 0, 0)",
+	[INDEX_FOLDER_UPDATE] = "UPDATE folders SET uidnext = ?1, highestmodseq = ?2, "
+				"new_mtime = ?3, cur_mtime = ?4 WHERE id = ?5",
+	[INDEX_FOLDER_FORGET] = "UPDATE folders SET new_mtime = 0, cur_mtime = 0 WHERE id = ?1",
+	[INDEX_MSG_LIST_NAMES] = "SELECT id, base, in_cur, suffix FROM messages WHERE folder = ?1",
+	[INDEX_MSG_INSERT] = "INSERT INTO messages (folder, uid, base, in_cur, suffix, flags, "
+			     "size, crlf_size, crlf_clean, internal_date, uidl, modseq) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[INDEX_MSG_RENAME] = "UPDATE messages SET in_cur = ?1, suffix = ?2, flags = ?3, "
+			     "modseq = ?4 WHERE id = ?5",
+	[INDEX_MSG_DELETE] = "DELETE FROM messages WHERE id = ?1",
+	[INDEX_MSG_UIDL_USED] = "SELECT 1 FROM messages WHERE uidl = ?1 LIMIT 1",
+	[INDEX_MSG_FILE] = "SELECT folder, base, in_cur, suffix, crlf_clean FROM messages "
+			   "WHERE id = ?1",
+	[INDEX_MSG_SET_CLEAN] = "UPDATE messages SET crlf_clean = ?1 WHERE id = ?2",
+	[INDEX_MSG_HIDE] = "UPDATE messages SET pop3_hidden = 1 WHERE id = ?1",
+	[INDEX_MSG_RETRIEVED] = "UPDATE messages SET pop3_retrieved_at = ?1 WHERE id = ?2 "
+				"AND pop3_retrieved_at IS NULL",
+	[INDEX_VIEW_LIST] = "SELECT id, crlf_size, uidl FROM messages WHERE folder = ?1 "
+			    "AND pop3_hidden = 0 ORDER BY uid",
+	[INDEX_EXPIRE_LIST] = "SELECT id FROM messages WHERE folder = ?1 AND pop3_hidden = 0 "
+			      "AND pop3_retrieved_at IS NOT NULL AND pop3_retrieved_at < ?2",
+	[INDEX_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[INDEX_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+	[INDEX_BEGIN] = "BEGIN IMMEDIATE",
+	[INDEX_COMMIT] = "COMMIT",
+	[INDEX_ROLLBACK] = "ROLLBACK",
+};
+
+static const char index_schema[] =
+	"CREATE TABLE folders ("
+	" id INTEGER PRIMARY KEY,"
+	" dir TEXT NOT NULL UNIQUE,"
+	" name TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" uidnext INTEGER NOT NULL,"
+	" highestmodseq INTEGER NOT NULL,"
+	" new_mtime INTEGER NOT NULL,"
+	" cur_mtime INTEGER NOT NULL);"
+	"CREATE TABLE messages ("
+	" id INTEGER PRIMARY KEY,"
+	" folder INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" base TEXT NOT NULL,"
+	" in_cur INTEGER NOT NULL,"
+	" suffix TEXT NOT NULL,"
+	" flags TEXT NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" crlf_size INTEGER NOT NULL,"
+	" crlf_clean INTEGER,"
+	" internal_date INTEGER NOT NULL,"
+	" uidl TEXT NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" pop3_hidden INTEGER NOT NULL DEFAULT 0,"
+	" pop3_retrieved_at INTEGER,"
+	" UNIQUE (folder, uid),"
+	" UNIQUE (folder, base));"
+	"CREATE INDEX messages_uidl ON messages (uidl);"
+	"CREATE INDEX messages_retrieved ON messages (folder, pop3_retrieved_at)"
+	" WHERE pop3_retrieved_at IS NOT NULL;"
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
+
+#define INDEX_STR2(x) #x
+#define INDEX_STR(x) INDEX_STR2(x)
+static const char index_set_version[] = "PRAGMA user_version = " INDEX_STR(INDEX_SCHEMA_VERSION);
+
+static char *index_path(const struct store_user *u)
+{
+	return xasprintf("%s/%s", u->maildir, INDEX_FILE_NAME);
+}
+
+/* Remove the database and its WAL files; the next open starts afresh. */
+static void index_delete_files(const struct store_user *u, const char *why)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	log_warn("store: op=index_rebuild user=%s reason=%s", u->name, why);
+	char *path = index_path(u);
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		char *p = xasprintf("%s%s", path, suffixes[i]);
+		if (unlink(p) < 0 && errno != ENOENT)
+			log_error("store: op=index_unlink user=%s error=%s", u->name,
+				  store_errname(errno));
+		xfree(p);
+	}
+	xfree(path);
+}
+
+void index_close(struct store_user *u)
+{
+	struct index *ix = u->index;
+	if (ix == NULL)
+		return;
+	for (size_t i = 0; i < INDEX_STMT_COUNT; i++)
+		sqlite3_finalize(ix->stmts[i]);
+	sqlite3_close(ix->db);
+	bool broken = ix->broken;
+	xfree(u->index);
+	if (broken)
+		index_delete_files(u, "corrupt");
+}
+
+/* Run one pragma or statement that yields at most one integer. */
+static int index_query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (out != NULL)
+			*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE) {
+		if (out != NULL)
+			*out = 0;
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Create the tables inside an IMMEDIATE transaction; another process may
+ * have won the race, so check again once we hold the write lock. */
+static int index_create_schema(sqlite3 *db, const char **why_r)
+{
+	int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	int64_t version, tables;
+	rc = index_query_int(db, "PRAGMA user_version", &version);
+	if (rc == SQLITE_OK)
+		rc = index_query_int(db, "SELECT count(*) FROM sqlite_master", &tables);
+	if (rc == SQLITE_OK && version == 0 && tables > 0) {
+		*why_r = "foreign_schema";
+		rc = SQLITE_MISMATCH;
+	} else if (rc == SQLITE_OK && version == 0) {
+		rc = sqlite3_exec(db, index_schema, NULL, NULL, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, index_set_version, NULL, NULL, NULL);
+	} else if (rc == SQLITE_OK && version != INDEX_SCHEMA_VERSION) {
+		*why_r = "schema_changed";
+		rc = SQLITE_MISMATCH;
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+static bool index_rc_corrupt(int rc)
+{
+	return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
+
+/* Returns SQLITE_OK, or an error; *why_r is set when deleting the files
+ * and starting over would help. */
+static int index_setup(sqlite3 *db, const char **why_r)
+{
+	*why_r = NULL;
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, INDEX_BUSY_TIMEOUT_MS);
+	/* The first statement reads the header: garbage shows up here. */
+	int rc = index_query_int(db, "PRAGMA journal_mode = WAL", NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	int64_t version = 0;
+	if (rc == SQLITE_OK)
+		rc = index_query_int(db, "PRAGMA user_version", &version);
+	if (rc != SQLITE_OK) {
+		if (index_rc_corrupt(rc))
+			*why_r = "corrupt";
+		return rc;
+	}
+	if (version == INDEX_SCHEMA_VERSION)
+		return SQLITE_OK;
+	if (version != 0) {
+		*why_r = version < INDEX_SCHEMA_VERSION ? "older_schema" : "newer_schema";
+		return SQLITE_MISMATCH;
+	}
+	rc = index_create_schema(db, why_r);
+	if (rc != SQLITE_OK && *why_r == NULL && index_rc_corrupt(rc))
+		*why_r = "corrupt";
+	return rc;
+}
+
+enum store_error index_open(struct store_user *u)
+{
+	if (u->index != NULL && !u->index->broken)
+		return STORE_OK;
+	index_close(u); /* deletes the files of a broken index */
+	char *path = index_path(u);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		sqlite3 *db = NULL;
+		const char *why = NULL;
+		int rc = sqlite3_open_v2(path, &db,
+					 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+						 SQLITE_OPEN_NOMUTEX,
+					 NULL);
+		if (rc == SQLITE_OK)
+			rc = index_setup(db, &why);
+		if (rc == SQLITE_OK) {
+			u->index = xmalloc(sizeof(*u->index));
+			u->index->db = db;
+			xfree(path);
+			return STORE_OK;
+		}
+		log_error("store: op=index_open user=%s error=%s detail=%s", u->name,
+			  sqlite3_errstr(rc), db != NULL ? sqlite3_errmsg(db) : "-");
+		sqlite3_close(db);
+		if (why == NULL)
+			break;
+		index_delete_files(u, why);
+	}
+	xfree(path);
+	return STORE_ERR_TEMP;
+}
+
+sqlite3_stmt *index_stmt(struct store_user *u, enum index_stmt id)
+{
+	struct index *ix = u->index;
+	sqlite3_stmt **st = &ix->stmts[id];
+	if (*st == NULL) {
+		int rc = sqlite3_prepare_v3(ix->db, index_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+					    st, NULL);
+		if (rc != SQLITE_OK) {
+			index_fail(u, rc, "prepare");
+			*st = NULL;
+			return NULL;
+		}
+	} else {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+	}
+	return *st;
+}
+
+enum store_error index_fail(struct store_user *u, int rc, const char *what)
+{
+	struct index *ix = u->index;
+	log_error("store: op=index_%s user=%s error=%s detail=%s", what, u->name,
+		  sqlite3_errstr(rc), ix != NULL ? sqlite3_errmsg(ix->db) : "-");
+	if (ix != NULL && index_rc_corrupt(rc))
+		ix->broken = true;
+	return STORE_ERR_TEMP;
+}
+
+enum store_error index_step_done(struct store_user *u, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return STORE_OK;
+	return index_fail(u, rc, what);
+}
+
+enum store_error index_begin(struct store_user *u)
+{
+	sqlite3_stmt *st = index_stmt(u, INDEX_BEGIN);
+	if (st == NULL)
+		return STORE_ERR_TEMP;
+	return index_step_done(u, st, "begin");
+}
+
+enum store_error index_commit(struct store_user *u)
+{
+	sqlite3_stmt *st = index_stmt(u, INDEX_COMMIT);
+	enum store_error err = st != NULL ? index_step_done(u, st, "commit") : STORE_ERR_TEMP;
+	if (err != STORE_OK)
+		index_rollback(u);
+	return err;
+}
+
+void index_rollback(struct store_user *u)
+{
+	if (u->index == NULL || sqlite3_get_autocommit(u->index->db))
+		return;
+	sqlite3_stmt *st = index_stmt(u, INDEX_ROLLBACK);
+	if (st != NULL) {
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+}
+
+int index_bind_text(sqlite3_stmt *st, int col, const char *s, size_t len)
+{
+	return sqlite3_bind_text64(st, col, s, len, SQLITE_TRANSIENT, SQLITE_UTF8);
+}

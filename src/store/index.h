@@ -1,0 +1,91 @@
+/*
+ * index.h - the per-user SQLite index: schema, opening, rebuilding,
+ * prepared statements and transactions.
+ *
+ * The index lives at <maildir>/yubin.sqlite in WAL mode. It is a cache of
+ * what the Maildir files say plus the state only we keep (UIDs, UIDLs,
+ * POP3 hide/retrieval marks). Message files stay the truth: an index that
+ * is missing, corrupt or of another schema version is deleted and rebuilt
+ * by the next sync, and UIDLs come out the same (see uidl.h).
+ *
+ * Schema (version INDEX_SCHEMA_VERSION, PRAGMA user_version):
+ *   folders(id, dir UNIQUE, name, uidvalidity, uidnext, highestmodseq,
+ *           new_mtime, cur_mtime)         -- mtimes in ns at the last scan,
+ *                                            0 = scan next time
+ *   messages(id, folder, uid, base, in_cur, suffix, flags, size, crlf_size,
+ *            crlf_clean (1/0/NULL unknown), internal_date, uidl, modseq,
+ *            pop3_hidden, pop3_retrieved_at)
+ *            UNIQUE(folder, uid), UNIQUE(folder, base)
+ *   meta(key PRIMARY KEY, value)
+ * `dir` is the folder's directory name ("" for INBOX, ".Junk"), so that
+ * two spellings of one folder share a row. `suffix` is what follows the
+ * base name in the file name (":2,S"), so the current name is
+ * base || suffix in new/ or cur/.
+ */
+#ifndef YUBIN_STORE_INDEX_H
+#define YUBIN_STORE_INDEX_H
+
+#include <sqlite3.h>
+
+#include "store/store_private.h"
+
+#define INDEX_SCHEMA_VERSION 1
+#define INDEX_FILE_NAME "yubin.sqlite"
+#define INDEX_BUSY_TIMEOUT_MS 5000
+
+enum index_stmt {
+	INDEX_FOLDER_GET,      /* dir -> id, uidvalidity, uidnext, highestmodseq, new/cur mtime */
+	INDEX_FOLDER_INSERT,   /* dir, name, uidvalidity, uidnext */
+	INDEX_FOLDER_UPDATE,   /* uidnext, highestmodseq, new_mtime, cur_mtime, id */
+	INDEX_FOLDER_FORGET,   /* id: new_mtime = cur_mtime = 0 */
+	INDEX_MSG_LIST_NAMES,  /* folder -> id, base, in_cur, suffix */
+	INDEX_MSG_INSERT,      /* folder, uid, base, in_cur, suffix, flags, size, crlf_size,
+				  crlf_clean, internal_date, uidl, modseq */
+	INDEX_MSG_RENAME,      /* in_cur, suffix, flags, modseq, id */
+	INDEX_MSG_DELETE,      /* id */
+	INDEX_MSG_UIDL_USED,   /* uidl -> 1 if any message has it */
+	INDEX_MSG_FILE,        /* id -> folder, base, in_cur, suffix, crlf_clean */
+	INDEX_MSG_SET_CLEAN,   /* crlf_clean, id */
+	INDEX_MSG_HIDE,        /* id */
+	INDEX_MSG_RETRIEVED,   /* at, id: only if not set yet */
+	INDEX_VIEW_LIST,       /* folder -> id, crlf_size, uidl (visible, by uid) */
+	INDEX_EXPIRE_LIST,     /* folder, cutoff -> id (visible, retrieved before cutoff) */
+	INDEX_META_GET,        /* key -> value */
+	INDEX_META_SET,        /* key, value */
+	INDEX_BEGIN,
+	INDEX_COMMIT,
+	INDEX_ROLLBACK,
+	INDEX_STMT_COUNT
+};
+
+/* Open (creating or rebuilding as needed) the user's index if it is not
+ * open yet. STORE_ERR_TEMP if SQLite cannot be used at all. */
+enum store_error index_open(struct store_user *u);
+
+/* Finalize everything and close the database (no-op if not open). */
+void index_close(struct store_user *u);
+
+/* The prepared statement, reset and with its bindings cleared; NULL (and
+ * logged) on error. The index must be open. */
+sqlite3_stmt *index_stmt(struct store_user *u, enum index_stmt id);
+
+/*
+ * Log a failed SQLite call (what = the operation) and map it: busy/locked
+ * and I/O errors are STORE_ERR_TEMP; corruption also marks the index for
+ * deletion, done by the next index_open(), which rebuilds it.
+ */
+enum store_error index_fail(struct store_user *u, int rc, const char *what);
+
+/* Run a statement that returns no rows; STORE_OK or index_fail(). */
+enum store_error index_step_done(struct store_user *u, sqlite3_stmt *st, const char *what);
+
+/* BEGIN IMMEDIATE (writers queue on the busy timeout), COMMIT, ROLLBACK.
+ * index_rollback() is safe to call when no transaction is open. */
+enum store_error index_begin(struct store_user *u);
+enum store_error index_commit(struct store_user *u);
+void index_rollback(struct store_user *u);
+
+/* Bind a (ptr, len) string as TEXT, copied by SQLite. */
+int index_bind_text(sqlite3_stmt *st, int col, const char *s, size_t len);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * sync.h - bring the index up to date with a folder's files (disk -> index).
+ *
+ * Cheap when nothing changed: if the recorded mtimes of new/ and cur/
+ * (nanoseconds) equal the current ones, the directories are not read at
+ * all; that is what makes opening a 100,000-message mailbox instant. A
+ * mtime less than SYNC_MTIME_SETTLE seconds old is recorded as 0, because
+ * a change within the same timestamp tick could go unnoticed.
+ *
+ * Otherwise both directories are read and compared with the index by base
+ * name: new files get UIDs (in arrival order, see maildir_name_cmp(), or
+ * Dovecot's UIDs, see uidlist.h) and UIDLs (uidl.h), vanished files are
+ * removed, renamed ones (new -> cur, flag changes) are updated, all in one
+ * transaction. Sizes come from S=/W= in the name, else from reading the
+ * file once. Names starting with '.' and non-regular files are skipped.
+ */
+#ifndef YUBIN_STORE_SYNC_H
+#define YUBIN_STORE_SYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store/crlf.h"
+#include "store/store_private.h"
+
+#define SYNC_MTIME_SETTLE 2
+
+/*
+ * Sync folder `name` (NULL or "INBOX" for INBOX) of u; *folder_id_r is its
+ * index id. force scans even if the mtimes say nothing changed.
+ * STORE_ERR_NOTFOUND if the name is invalid or the folder does not exist.
+ */
+enum store_error sync_folder(struct store_user *u, const char *name, bool force,
+			     int64_t *folder_id_r);
+
+/* Feed a whole file (read with pread from offset 0) into c; 0 or -1. */
+int sync_count_fd(int fd, struct crlf_count *c);
+
+#endif
