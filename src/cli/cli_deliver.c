@@ -11,10 +11,15 @@
  *   75 TEMPFAIL  anything that may go away (I/O error, disk full): retry
  *   65 DATAERR   message larger than limits.max_message_size
  *   64 USAGE     bad command line
+ *
+ * Run as root, it switches to the mail user and writes the store itself;
+ * run by a user who cannot write data_dir, it hands the message to the
+ * running server over LMTP (cli_deliver_lmtp.c).
  */
 #include "cli/cli.h"
 
 #include "auth/userdb.h"
+#include "cli/cli_deliver_lmtp.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -149,6 +154,11 @@ int cli_deliver(struct cli_context *ctx)
 	if (!username_normalize(a.user, strlen(a.user), user)) {
 		fprintf(stderr, "yubin: invalid user name: %s\n", a.user);
 		return EX_NOUSER;
+	}
+	if (geteuid() != 0 && access(ctx->cfg.data_dir, W_OK | X_OK) != 0) {
+		/* Run by an MTA as the recipient (Postfix mailbox_command):
+		 * the running server delivers for us. */
+		return cli_deliver_lmtp(&ctx->cfg, user, a.sender);
 	}
 	if ((rc = cli_become_mail_user(ctx)) != 0)
 		return EX_TEMPFAIL;

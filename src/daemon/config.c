@@ -420,6 +420,11 @@ bool config_validate(const struct config *cfg, char **err_r)
 		*err_r = xstrdup("pop3.folders must name at least one folder");
 		return false;
 	}
+	if (strlen(cfg->lmtp_recipient_delimiter) > 8 ||
+	    strpbrk(cfg->lmtp_recipient_delimiter, "@ \t") != NULL) {
+		*err_r = xstrdup("lmtp.recipient_delimiter must be a few characters, without '@'");
+		return false;
+	}
 	if (cfg->auth_fail_delay_max < cfg->auth_fail_delay) {
 		*err_r = xstrdup("auth.fail_delay_max must be >= auth.fail_delay");
 		return false;

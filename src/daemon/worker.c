@@ -88,6 +88,8 @@ static void worker_on_accept_error(struct evconnlistener *evl, void *arg)
 static void worker_check_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	/* Sessions that finished what they were doing can go now. */
+	conn_loop_close_idle(w->env.loop);
 	bool idle = conn_loop_count(w->env.loop) == 0 && workpool_pending(w->env.pool) == 0;
 	if (idle || time(NULL) >= w->stop_deadline)
 		event_base_loopexit(w->base, NULL);
@@ -102,7 +104,7 @@ static void worker_on_signal(evutil_socket_t sig, short what, void *arg)
 	log_debug("event=stopping connections=%u", conn_loop_count(w->env.loop));
 	for (size_t i = 0; i < w->nlisteners; i++)
 		evconnlistener_disable(w->listeners[i].evl);
-	conn_loop_close_all(w->env.loop);
+	conn_loop_close_idle(w->env.loop);
 	w->stop_deadline = time(NULL) + WORKER_SHUTDOWN_GRACE;
 	w->check = event_new(w->base, -1, EV_PERSIST, worker_check_done, w);
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 100 * 1000};
@@ -170,8 +172,9 @@ static void worker_teardown(struct worker *w)
 		event_free(w->listeners[i].retry);
 	}
 	free(w->listeners);
-	conn_loop_free(&w->env.loop);
+	/* Pool first: finished jobs look their connections up in the loop. */
 	workpool_free(&w->env.pool);
+	conn_loop_free(&w->env.loop);
 	auth_service_free(&w->env.auth);
 	for (size_t i = 0; i < w->env.pop3_nfolders; i++)
 		free(w->folders[i]);

@@ -284,11 +284,20 @@ static void lmtp_on_closed(struct conn *c, void *ctx, const char *reason)
 	free(s);
 }
 
+/* At shutdown, a message being received or delivered is finished first,
+ * so that the MTA gets its replies and does not deliver it twice. */
+static bool lmtp_is_busy(struct conn *c, void *ctx)
+{
+	const struct lmtp_session *s = ctx;
+	return s->busy || s->phase != LMTP_PHASE_COMMAND || s->has_mail;
+}
+
 static const struct conn_handler lmtp_handler = {
 	.input = lmtp_on_input,
 	.drained = lmtp_on_drained,
 	.tls_ready = lmtp_on_tls_ready,
 	.closed = lmtp_on_closed,
+	.busy = lmtp_is_busy,
 };
 
 void lmtp_session_accept(struct server_env *env, int fd, const struct sockaddr *peer,

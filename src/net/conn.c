@@ -161,10 +161,10 @@ struct conn_loop *conn_loop_new(struct event_base *base, struct tls_server *tls)
 	return loop;
 }
 
-void conn_loop_close_all(struct conn_loop *loop)
+void conn_loop_close_idle(struct conn_loop *loop)
 {
 	for (struct conn *c = loop->all; c != NULL; c = c->next)
-		if (!c->closing) {
+		if (!c->closing && (c->h->busy == NULL || !c->h->busy(c, c->ctx))) {
 			c->close_reason = "shutdown";
 			conn_close(c, true);
 		}

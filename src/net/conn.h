@@ -47,6 +47,9 @@ struct conn_handler {
 	/* The end: free ctx here. reason is a short constant for logs
 	 * ("eof", "timeout", "closed", "error", "tls-failed", "shutdown"). */
 	void (*closed)(struct conn *c, void *ctx, const char *reason);
+	/* Optional: true while the session is in the middle of something
+	 * (a delivery, a RETR) that a graceful shutdown should let finish. */
+	bool (*busy)(struct conn *c, void *ctx);
 };
 
 /* ---- the per-worker loop context ---- */
@@ -56,9 +59,9 @@ struct conn_loop *conn_loop_new(struct event_base *base, struct tls_server *tls)
 void conn_loop_free(struct conn_loop **loop);
 struct event_base *conn_loop_base(struct conn_loop *loop);
 unsigned conn_loop_count(const struct conn_loop *loop);
-/* Close connections that are idle (no command in progress is the
- * handler's business: this closes all with reason "shutdown"). */
-void conn_loop_close_all(struct conn_loop *loop);
+/* Graceful shutdown step: close (with reason "shutdown") every connection
+ * whose handler does not report it busy. */
+void conn_loop_close_idle(struct conn_loop *loop);
 
 /* ---- one connection ---- */
 

@@ -150,7 +150,19 @@ void workpool_free(struct workpool **wpp)
 	pthread_mutex_unlock(&wp->lock);
 	for (unsigned i = 0; i < wp->nthreads; i++)
 		pthread_join(wp->threads[i], NULL);
-	workpool_drain(wp);
+	/* Finish what is left on this thread; a done function may even
+	 * submit a follow-up job, which runs here too. */
+	for (;;) {
+		struct workpool_job *job = workpool_pop(&wp->todo);
+		if (job != NULL) {
+			job->work(job->arg);
+			workpool_push(&wp->done, job);
+			continue;
+		}
+		if (wp->done.head == NULL)
+			break;
+		workpool_drain(wp);
+	}
 	event_free(wp->ev);
 	close(wp->efd);
 	pthread_cond_destroy(&wp->wake);

@@ -17,8 +17,8 @@ struct workpool;
 typedef void workpool_fn(void *arg);
 
 struct workpool *workpool_new(struct event_base *base, unsigned threads);
-/* Stops the threads after the jobs already queued; their done functions
- * are still called (from inside this function), so nothing leaks. */
+/* Stops the threads; jobs still queued (and any their done functions
+ * submit) are run to completion on the calling thread, so nothing leaks. */
 void workpool_free(struct workpool **wp);
 
 void workpool_submit(struct workpool *wp, workpool_fn *work, workpool_fn *done, void *arg);

@@ -64,7 +64,7 @@ void pop3_send_greeting(struct pop3_session *s)
 	pop3_reply(s, "+OK yubin POP3 server ready.");
 }
 
-static void pop3_capa_expire(struct pop3_session *s, struct evbuffer *out)
+static void pop3_capa_expire(struct pop3_session *s)
 {
 	uint32_t days = s->env->cfg->pop3_expire_days;
 	if (days == CONFIG_EXPIRE_NEVER)
@@ -89,7 +89,7 @@ void pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
 			conn_write_str(s->conn, "STLS\r\n");
 		conn_write_str(s->conn, "UTF8\r\n");
 	}
-	pop3_capa_expire(s, NULL);
+	pop3_capa_expire(s);
 	if (s->env->cfg->pop3_login_delay > 0)
 		conn_printf(s->conn, "LOGIN-DELAY %llu\r\n",
 			    (unsigned long long)s->env->cfg->pop3_login_delay);

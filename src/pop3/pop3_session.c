@@ -200,11 +200,21 @@ static void pop3_on_closed(struct conn *c, void *ctx, const char *reason)
 	free(s);
 }
 
+/* At shutdown, a session waiting for its QUIT commit or sending a message
+ * gets to finish; one idle between commands is closed (its DELEs are not
+ * applied, as after any dropped connection). */
+static bool pop3_is_busy(struct conn *c, void *ctx)
+{
+	const struct pop3_session *s = ctx;
+	return s->busy && s->delay_ev == NULL;
+}
+
 static const struct conn_handler pop3_handler = {
 	.input = pop3_on_input,
 	.drained = pop3_on_drained,
 	.tls_ready = pop3_on_tls_ready,
 	.closed = pop3_on_closed,
+	.busy = pop3_is_busy,
 };
 
 void pop3_session_accept(struct server_env *env, int fd, const struct sockaddr *peer,

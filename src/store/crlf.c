@@ -8,7 +8,9 @@
  */
 #include "store/crlf.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 void crlf_count_init(struct crlf_count *c)
 {
@@ -70,4 +72,22 @@ uint64_t crlf_count_joined_size(const struct crlf_count *a, const struct crlf_co
 	if (a->prev_cr && b->starts_lf)
 		n--; /* b counted its first LF as bare, but a's CR completes it */
 	return n;
+}
+
+int crlf_count_fd(int fd, struct crlf_count *c)
+{
+	char buf[65536];
+	off_t off = 0;
+	crlf_count_init(c);
+	for (;;) {
+		ssize_t n = pread(fd, buf, sizeof(buf), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		crlf_count_feed(c, buf, (size_t)n);
+		off += n;
+	}
 }

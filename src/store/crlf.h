@@ -22,12 +22,12 @@
 enum crlf_eol { CRLF_EOL_NONE, CRLF_EOL_LF, CRLF_EOL_CRLF };
 
 struct crlf_count {
-	uint64_t size;      /* bytes fed */
-	uint64_t crlf_size; /* size with every bare LF counted as CRLF */
-	bool prev_cr;       /* the last byte fed was CR */
-	bool line_start;    /* the next byte starts a line (true at offset 0) */
-	bool unclean;       /* a bare LF or a line starting with '.' was seen */
-	bool starts_lf;     /* the very first byte was LF */
+	uint64_t size;           /* bytes fed */
+	uint64_t crlf_size;      /* size with every bare LF counted as CRLF */
+	bool prev_cr;            /* the last byte fed was CR */
+	bool line_start;         /* the next byte starts a line (true at offset 0) */
+	bool unclean;            /* a bare LF or a line starting with '.' was seen */
+	bool starts_lf;          /* the very first byte was LF */
 	enum crlf_eol first_eol; /* style of the first line ending */
 };
 
@@ -40,5 +40,9 @@ bool crlf_count_clean(const struct crlf_count *c);
 /* CRLF size of the data counted by a followed by the data counted by b
  * (each counted from its own start): a CR ending a joins an LF starting b. */
 uint64_t crlf_count_joined_size(const struct crlf_count *a, const struct crlf_count *b);
+
+/* Count a whole file, read with pread() from offset 0 (the descriptor's
+ * offset does not move); 0, or -1 with errno. */
+int crlf_count_fd(int fd, struct crlf_count *c);
 
 #endif

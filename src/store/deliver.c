@@ -37,7 +37,7 @@ struct deliver {
 	const struct store_settings *s;
 	const char *user;
 	const char *folder;
-	int dir_fd;                 /* the folder's directory */
+	int dir_fd; /* the folder's directory */
 	char name[MAILDIR_NAME_SIZE];
 	char host[256];
 	uint64_t size, vsize;
@@ -48,7 +48,7 @@ static enum store_error deliver_fail(struct deliver *d, const char *step, int er
 	char safe[LOG_SAFE_MAX];
 	const char *f = d->folder != NULL ? d->folder : "INBOX";
 	log_error("store: op=deliver user=%s folder=%s step=%s error=%s", d->user,
-		  log_safe(safe, f, strlen(f)), step, store_errname(err));
+	          log_safe(safe, f, strlen(f)), step, store_errname(err));
 	return STORE_ERR_TEMP;
 }
 
@@ -70,8 +70,7 @@ enum deliver_copy { DELIVER_CFR, DELIVER_SENDFILE, DELIVER_READ_WRITE };
 
 /* One chunk with the given method: bytes copied, 0 if the method cannot
  * be used here (try the next one), -1 on a real error. */
-static ssize_t deliver_copy_chunk(enum deliver_copy how, int in, int out, loff_t *off,
-				  size_t chunk)
+static ssize_t deliver_copy_chunk(enum deliver_copy how, int in, int out, loff_t *off, size_t chunk)
 {
 	ssize_t n;
 	if (how == DELIVER_CFR) {
@@ -94,8 +93,7 @@ static ssize_t deliver_copy_chunk(enum deliver_copy how, int in, int out, loff_t
 			*off += n;
 		return n;
 	}
-	if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
-		      errno == EOPNOTSUPP))
+	if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
 		return 0;
 	return n;
 }
@@ -126,7 +124,7 @@ static int deliver_create_tmp(struct deliver *d, char tmp_path[MAILDIR_NAME_SIZE
 		maildir_name_new(d->name, d->host, d->size, d->vsize);
 		snprintf(tmp_path, MAILDIR_NAME_SIZE + 4, "tmp/%s", d->name);
 		int fd = openat(d->dir_fd, tmp_path,
-				O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
 	}
@@ -135,7 +133,7 @@ static int deliver_create_tmp(struct deliver *d, char tmp_path[MAILDIR_NAME_SIZE
 }
 
 static int deliver_write_body(int fd, const char *prefix, size_t prefix_len,
-			      const struct store_spool *body)
+                              const struct store_spool *body)
 {
 	if (deliver_write_all(fd, prefix, prefix_len) < 0)
 		return -1;
@@ -183,7 +181,7 @@ static int deliver_fsync_new(int dir_fd)
 }
 
 static enum store_error deliver_file(struct deliver *d, const char *prefix, size_t prefix_len,
-				     const struct store_spool *body)
+                                     const struct store_spool *body)
 {
 	char tmp_path[MAILDIR_NAME_SIZE + 4];
 	int fd = deliver_create_tmp(d, tmp_path);
@@ -242,9 +240,8 @@ static enum store_error deliver_open_dir(struct deliver *d, const char *dir, boo
 	return STORE_OK;
 }
 
-enum store_error store_deliver(const struct store_settings *s, const char *user,
-			       const char *folder, const char *prefix, size_t prefix_len,
-			       struct store_spool *body)
+enum store_error store_deliver(const struct store_settings *s, const char *user, const char *folder,
+                               const char *prefix, size_t prefix_len, struct store_spool *body)
 {
 	if (body->failed)
 		return STORE_ERR_TEMP;

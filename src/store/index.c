@@ -25,70 +25,70 @@ struct index {
 };
 
 static const char *const index_sql[INDEX_STMT_COUNT] = {
-	[INDEX_FOLDER_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq, new_mtime, "
-			     "cur_mtime FROM folders WHERE dir = ?1",
-	[INDEX_FOLDER_INSERT] = "INSERT INTO folders (dir, name, uidvalidity, uidnext, "
-				"highestmodseq, new_mtime, cur_mtime) VALUES (?1, ?2, ?3, ?4, 0, 0, 0)",
-	[INDEX_FOLDER_UPDATE] = "UPDATE folders SET uidnext = ?1, highestmodseq = ?2, "
-				"new_mtime = ?3, cur_mtime = ?4 WHERE id = ?5",
-	[INDEX_FOLDER_FORGET] = "UPDATE folders SET new_mtime = 0, cur_mtime = 0 WHERE id = ?1",
-	[INDEX_MSG_LIST_NAMES] = "SELECT id, base, in_cur, suffix FROM messages WHERE folder = ?1",
-	[INDEX_MSG_INSERT] = "INSERT INTO messages (folder, uid, base, in_cur, suffix, flags, "
-			     "size, crlf_size, crlf_clean, internal_date, uidl, modseq) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-	[INDEX_MSG_RENAME] = "UPDATE messages SET in_cur = ?1, suffix = ?2, flags = ?3, "
-			     "modseq = ?4 WHERE id = ?5",
-	[INDEX_MSG_DELETE] = "DELETE FROM messages WHERE id = ?1",
-	[INDEX_MSG_UIDL_USED] = "SELECT 1 FROM messages WHERE uidl = ?1 LIMIT 1",
-	[INDEX_MSG_FILE] = "SELECT folder, base, in_cur, suffix, crlf_clean FROM messages "
-			   "WHERE id = ?1",
-	[INDEX_MSG_SET_CLEAN] = "UPDATE messages SET crlf_clean = ?1 WHERE id = ?2",
-	[INDEX_MSG_HIDE] = "UPDATE messages SET pop3_hidden = 1 WHERE id = ?1",
-	[INDEX_MSG_RETRIEVED] = "UPDATE messages SET pop3_retrieved_at = ?1 WHERE id = ?2 "
-				"AND pop3_retrieved_at IS NULL",
-	[INDEX_VIEW_LIST] = "SELECT id, crlf_size, uidl FROM messages WHERE folder = ?1 "
-			    "AND pop3_hidden = 0 ORDER BY uid",
-	[INDEX_EXPIRE_LIST] = "SELECT id FROM messages WHERE folder = ?1 AND pop3_hidden = 0 "
-			      "AND pop3_retrieved_at IS NOT NULL AND pop3_retrieved_at < ?2",
-	[INDEX_META_GET] = "SELECT value FROM meta WHERE key = ?1",
-	[INDEX_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-	[INDEX_BEGIN] = "BEGIN IMMEDIATE",
-	[INDEX_COMMIT] = "COMMIT",
-	[INDEX_ROLLBACK] = "ROLLBACK",
+    [INDEX_FOLDER_GET] = "SELECT id, uidvalidity, uidnext, highestmodseq, new_mtime, "
+                         "cur_mtime FROM folders WHERE dir = ?1",
+    [INDEX_FOLDER_INSERT] = "INSERT INTO folders (dir, name, uidvalidity, uidnext, "
+                            "highestmodseq, new_mtime, cur_mtime) VALUES (?1, ?2, ?3, ?4, 0, 0, 0)",
+    [INDEX_FOLDER_UPDATE] = "UPDATE folders SET uidnext = ?1, highestmodseq = ?2, "
+                            "new_mtime = ?3, cur_mtime = ?4 WHERE id = ?5",
+    [INDEX_FOLDER_FORGET] = "UPDATE folders SET new_mtime = 0, cur_mtime = 0 WHERE id = ?1",
+    [INDEX_MSG_LIST_NAMES] = "SELECT id, base, in_cur, suffix FROM messages WHERE folder = ?1",
+    [INDEX_MSG_INSERT] = "INSERT INTO messages (folder, uid, base, in_cur, suffix, flags, "
+                         "size, crlf_size, crlf_clean, internal_date, uidl, modseq) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [INDEX_MSG_RENAME] = "UPDATE messages SET in_cur = ?1, suffix = ?2, flags = ?3, "
+                         "modseq = ?4 WHERE id = ?5",
+    [INDEX_MSG_DELETE] = "DELETE FROM messages WHERE id = ?1",
+    [INDEX_MSG_UIDL_USED] = "SELECT 1 FROM messages WHERE uidl = ?1 LIMIT 1",
+    [INDEX_MSG_FILE] = "SELECT folder, base, in_cur, suffix, crlf_clean FROM messages "
+                       "WHERE id = ?1",
+    [INDEX_MSG_SET_CLEAN] = "UPDATE messages SET crlf_clean = ?1 WHERE id = ?2",
+    [INDEX_MSG_HIDE] = "UPDATE messages SET pop3_hidden = 1 WHERE id = ?1",
+    [INDEX_MSG_RETRIEVED] = "UPDATE messages SET pop3_retrieved_at = ?1 WHERE id = ?2 "
+                            "AND pop3_retrieved_at IS NULL",
+    [INDEX_VIEW_LIST] = "SELECT id, crlf_size, uidl FROM messages WHERE folder = ?1 "
+                        "AND pop3_hidden = 0 ORDER BY uid",
+    [INDEX_EXPIRE_LIST] = "SELECT id FROM messages WHERE folder = ?1 AND pop3_hidden = 0 "
+                          "AND pop3_retrieved_at IS NOT NULL AND pop3_retrieved_at < ?2",
+    [INDEX_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [INDEX_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+    [INDEX_BEGIN] = "BEGIN IMMEDIATE",
+    [INDEX_COMMIT] = "COMMIT",
+    [INDEX_ROLLBACK] = "ROLLBACK",
 };
 
 static const char index_schema[] =
-	"CREATE TABLE folders ("
-	" id INTEGER PRIMARY KEY,"
-	" dir TEXT NOT NULL UNIQUE,"
-	" name TEXT NOT NULL,"
-	" uidvalidity INTEGER NOT NULL,"
-	" uidnext INTEGER NOT NULL,"
-	" highestmodseq INTEGER NOT NULL,"
-	" new_mtime INTEGER NOT NULL,"
-	" cur_mtime INTEGER NOT NULL);"
-	"CREATE TABLE messages ("
-	" id INTEGER PRIMARY KEY,"
-	" folder INTEGER NOT NULL,"
-	" uid INTEGER NOT NULL,"
-	" base TEXT NOT NULL,"
-	" in_cur INTEGER NOT NULL,"
-	" suffix TEXT NOT NULL,"
-	" flags TEXT NOT NULL,"
-	" size INTEGER NOT NULL,"
-	" crlf_size INTEGER NOT NULL,"
-	" crlf_clean INTEGER,"
-	" internal_date INTEGER NOT NULL,"
-	" uidl TEXT NOT NULL,"
-	" modseq INTEGER NOT NULL,"
-	" pop3_hidden INTEGER NOT NULL DEFAULT 0,"
-	" pop3_retrieved_at INTEGER,"
-	" UNIQUE (folder, uid),"
-	" UNIQUE (folder, base));"
-	"CREATE INDEX messages_uidl ON messages (uidl);"
-	"CREATE INDEX messages_retrieved ON messages (folder, pop3_retrieved_at)"
-	" WHERE pop3_retrieved_at IS NOT NULL;"
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
+    "CREATE TABLE folders ("
+    " id INTEGER PRIMARY KEY,"
+    " dir TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL,"
+    " uidvalidity INTEGER NOT NULL,"
+    " uidnext INTEGER NOT NULL,"
+    " highestmodseq INTEGER NOT NULL,"
+    " new_mtime INTEGER NOT NULL,"
+    " cur_mtime INTEGER NOT NULL);"
+    "CREATE TABLE messages ("
+    " id INTEGER PRIMARY KEY,"
+    " folder INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " base TEXT NOT NULL,"
+    " in_cur INTEGER NOT NULL,"
+    " suffix TEXT NOT NULL,"
+    " flags TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " crlf_size INTEGER NOT NULL,"
+    " crlf_clean INTEGER,"
+    " internal_date INTEGER NOT NULL,"
+    " uidl TEXT NOT NULL,"
+    " modseq INTEGER NOT NULL,"
+    " pop3_hidden INTEGER NOT NULL DEFAULT 0,"
+    " pop3_retrieved_at INTEGER,"
+    " UNIQUE (folder, uid),"
+    " UNIQUE (folder, base));"
+    "CREATE INDEX messages_uidl ON messages (uidl);"
+    "CREATE INDEX messages_retrieved ON messages (folder, pop3_retrieved_at)"
+    " WHERE pop3_retrieved_at IS NOT NULL;"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
 
 #define INDEX_STR2(x) #x
 #define INDEX_STR(x) INDEX_STR2(x)
@@ -109,7 +109,7 @@ static void index_delete_files(const struct store_user *u, const char *why)
 		char *p = xasprintf("%s%s", path, suffixes[i]);
 		if (unlink(p) < 0 && errno != ENOENT)
 			log_error("store: op=index_unlink user=%s error=%s", u->name,
-				  store_errname(errno));
+			          store_errname(errno));
 		xfree(p);
 	}
 	xfree(path);
@@ -224,10 +224,9 @@ enum store_error index_open(struct store_user *u)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		sqlite3 *db = NULL;
 		const char *why = NULL;
-		int rc = sqlite3_open_v2(path, &db,
-					 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-						 SQLITE_OPEN_NOMUTEX,
-					 NULL);
+		int rc = sqlite3_open_v2(
+		    path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+		    NULL);
 		if (rc == SQLITE_OK)
 			rc = index_setup(db, &why);
 		if (rc == SQLITE_OK) {
@@ -236,8 +235,9 @@ enum store_error index_open(struct store_user *u)
 			xfree(path);
 			return STORE_OK;
 		}
-		log_error("store: op=index_open user=%s error=%s detail=%s", u->name,
-			  sqlite3_errstr(rc), db != NULL ? sqlite3_errmsg(db) : "-");
+		if (why == NULL)
+			log_error("store: op=index_open user=%s error=%s detail=%s", u->name,
+			          sqlite3_errstr(rc), db != NULL ? sqlite3_errmsg(db) : "-");
 		sqlite3_close(db);
 		if (why == NULL)
 			break;
@@ -253,7 +253,7 @@ sqlite3_stmt *index_stmt(struct store_user *u, enum index_stmt id)
 	sqlite3_stmt **st = &ix->stmts[id];
 	if (*st == NULL) {
 		int rc = sqlite3_prepare_v3(ix->db, index_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
-					    st, NULL);
+		                            st, NULL);
 		if (rc != SQLITE_OK) {
 			index_fail(u, rc, "prepare");
 			*st = NULL;
@@ -270,7 +270,7 @@ enum store_error index_fail(struct store_user *u, int rc, const char *what)
 {
 	struct index *ix = u->index;
 	log_error("store: op=index_%s user=%s error=%s detail=%s", what, u->name,
-		  sqlite3_errstr(rc), ix != NULL ? sqlite3_errmsg(ix->db) : "-");
+	          sqlite3_errstr(rc), ix != NULL ? sqlite3_errmsg(ix->db) : "-");
 	if (ix != NULL && index_rc_corrupt(rc))
 		ix->broken = true;
 	return STORE_ERR_TEMP;

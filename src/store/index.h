@@ -34,24 +34,24 @@
 #define INDEX_BUSY_TIMEOUT_MS 5000
 
 enum index_stmt {
-	INDEX_FOLDER_GET,      /* dir -> id, uidvalidity, uidnext, highestmodseq, new/cur mtime */
-	INDEX_FOLDER_INSERT,   /* dir, name, uidvalidity, uidnext */
-	INDEX_FOLDER_UPDATE,   /* uidnext, highestmodseq, new_mtime, cur_mtime, id */
-	INDEX_FOLDER_FORGET,   /* id: new_mtime = cur_mtime = 0 */
-	INDEX_MSG_LIST_NAMES,  /* folder -> id, base, in_cur, suffix */
-	INDEX_MSG_INSERT,      /* folder, uid, base, in_cur, suffix, flags, size, crlf_size,
-				  crlf_clean, internal_date, uidl, modseq */
-	INDEX_MSG_RENAME,      /* in_cur, suffix, flags, modseq, id */
-	INDEX_MSG_DELETE,      /* id */
-	INDEX_MSG_UIDL_USED,   /* uidl -> 1 if any message has it */
-	INDEX_MSG_FILE,        /* id -> folder, base, in_cur, suffix, crlf_clean */
-	INDEX_MSG_SET_CLEAN,   /* crlf_clean, id */
-	INDEX_MSG_HIDE,        /* id */
-	INDEX_MSG_RETRIEVED,   /* at, id: only if not set yet */
-	INDEX_VIEW_LIST,       /* folder -> id, crlf_size, uidl (visible, by uid) */
-	INDEX_EXPIRE_LIST,     /* folder, cutoff -> id (visible, retrieved before cutoff) */
-	INDEX_META_GET,        /* key -> value */
-	INDEX_META_SET,        /* key, value */
+	INDEX_FOLDER_GET,     /* dir -> id, uidvalidity, uidnext, highestmodseq, new/cur mtime */
+	INDEX_FOLDER_INSERT,  /* dir, name, uidvalidity, uidnext */
+	INDEX_FOLDER_UPDATE,  /* uidnext, highestmodseq, new_mtime, cur_mtime, id */
+	INDEX_FOLDER_FORGET,  /* id: new_mtime = cur_mtime = 0 */
+	INDEX_MSG_LIST_NAMES, /* folder -> id, base, in_cur, suffix */
+	INDEX_MSG_INSERT,     /* folder, uid, base, in_cur, suffix, flags, size, crlf_size,
+	                         crlf_clean, internal_date, uidl, modseq */
+	INDEX_MSG_RENAME,     /* in_cur, suffix, flags, modseq, id */
+	INDEX_MSG_DELETE,     /* id */
+	INDEX_MSG_UIDL_USED,  /* uidl -> 1 if any message has it */
+	INDEX_MSG_FILE,       /* id -> folder, base, in_cur, suffix, crlf_clean */
+	INDEX_MSG_SET_CLEAN,  /* crlf_clean, id */
+	INDEX_MSG_HIDE,       /* id */
+	INDEX_MSG_RETRIEVED,  /* at, id: only if not set yet */
+	INDEX_VIEW_LIST,      /* folder -> id, crlf_size, uidl (visible, by uid) */
+	INDEX_EXPIRE_LIST,    /* folder, cutoff -> id (visible, retrieved before cutoff) */
+	INDEX_META_GET,       /* key -> value */
+	INDEX_META_SET,       /* key, value */
 	INDEX_BEGIN,
 	INDEX_COMMIT,
 	INDEX_ROLLBACK,

@@ -69,8 +69,7 @@ static void maildir_tidy_path(struct buf *b)
 	b->ptr[out] = '\0';
 }
 
-enum store_error store_user_maildir(const struct store_settings *s, const char *user,
-				    char **path_r)
+enum store_error store_user_maildir(const struct store_settings *s, const char *user, char **path_r)
 {
 	*path_r = NULL;
 	if (!username_valid(user, strlen(user)))

@@ -32,7 +32,8 @@ static void maildir_name_fields(const char *base, size_t len, struct maildir_nam
 		const char *next = memchr(field, ',', (size_t)(end - field));
 		size_t flen = (size_t)((next != NULL ? next : end) - field);
 		uint64_t v;
-		if (flen > 2 && field[1] == '=' && strnum_u64(field + 2, flen - 2, UINT64_MAX, &v)) {
+		if (flen > 2 && field[1] == '=' &&
+		    strnum_u64(field + 2, flen - 2, UINT64_MAX, &v)) {
 			if (field[0] == 'S' && !info->has_size) {
 				info->has_size = true;
 				info->size = v;
@@ -82,14 +83,13 @@ void maildir_name_escape_host(const char *host, char out[MAILDIR_NAME_HOST_MAX +
 }
 
 void maildir_name_format(char out[MAILDIR_NAME_SIZE], int64_t sec, uint32_t usec, pid_t pid,
-			 const char *host, uint64_t size, uint64_t vsize)
+                         const char *host, uint64_t size, uint64_t vsize)
 {
 	char h[MAILDIR_NAME_HOST_MAX + 1];
 	maildir_name_escape_host(host, h);
 	/* Cannot truncate: 20+2+6+1+10+1+128+3+20+3+20 < MAILDIR_NAME_SIZE. */
 	snprintf(out, MAILDIR_NAME_SIZE, "%lld.M%uP%ld.%s,S=%llu,W=%llu", (long long)sec,
-		 (unsigned)usec, (long)pid, h, (unsigned long long)size,
-		 (unsigned long long)vsize);
+	         (unsigned)usec, (long)pid, h, (unsigned long long)size, (unsigned long long)vsize);
 }
 
 static int64_t maildir_name_usecs(int64_t sec, uint32_t usec)
@@ -123,8 +123,7 @@ void maildir_name_next_time(int64_t *sec_r, uint32_t *usec_r)
 	pthread_mutex_unlock(&maildir_name_lock);
 }
 
-void maildir_name_new(char out[MAILDIR_NAME_SIZE], const char *host, uint64_t size,
-		      uint64_t vsize)
+void maildir_name_new(char out[MAILDIR_NAME_SIZE], const char *host, uint64_t size, uint64_t vsize)
 {
 	int64_t sec;
 	uint32_t usec;

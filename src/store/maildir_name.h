@@ -27,12 +27,12 @@
 #define MAILDIR_NAME_SIZE 256
 
 struct maildir_name_info {
-	size_t base_len;     /* bytes before the first ':' (all of it if none) */
-	bool has_info;       /* a ':' follows the base name */
-	const char *flags;   /* the letters after ":2,", NULL without ":2," */
+	size_t base_len;   /* bytes before the first ':' (all of it if none) */
+	bool has_info;     /* a ':' follows the base name */
+	const char *flags; /* the letters after ":2,", NULL without ":2," */
 	size_t flags_len;
-	bool has_size;       /* ",S=<n>" in the base name */
-	bool has_vsize;      /* ",W=<n>" in the base name */
+	bool has_size;  /* ",S=<n>" in the base name */
+	bool has_vsize; /* ",W=<n>" in the base name */
 	uint64_t size;
 	uint64_t vsize;
 };
@@ -51,7 +51,7 @@ void maildir_name_escape_host(const char *host, char out[MAILDIR_NAME_HOST_MAX +
 
 /* Write "<sec>.M<usec>P<pid>.<escaped host>,S=<size>,W=<vsize>" into out. */
 void maildir_name_format(char out[MAILDIR_NAME_SIZE], int64_t sec, uint32_t usec, pid_t pid,
-			 const char *host, uint64_t size, uint64_t vsize);
+                         const char *host, uint64_t size, uint64_t vsize);
 
 /*
  * A (sec, usec) for a new file name that is strictly later than every one
@@ -62,8 +62,7 @@ void maildir_name_format(char out[MAILDIR_NAME_SIZE], int64_t sec, uint32_t usec
 void maildir_name_next_time(int64_t *sec_r, uint32_t *usec_r);
 
 /* maildir_name_next_time() + maildir_name_format() with our pid. */
-void maildir_name_new(char out[MAILDIR_NAME_SIZE], const char *host, uint64_t size,
-		      uint64_t vsize);
+void maildir_name_new(char out[MAILDIR_NAME_SIZE], const char *host, uint64_t size, uint64_t vsize);
 
 /*
  * Order of arrival for names: the leading seconds numerically, then the

@@ -12,13 +12,13 @@
 
 #include "store/index.h"
 #include "store/maildir.h"
+#include "store/pop3_view.h"
 #include "store/sync.h"
 
 #include "lib/log.h"
 #include "lib/mem.h"
 
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -27,51 +27,16 @@
 #include <unistd.h>
 
 #define POP3_LOCK_FILE "yubin-pop3.lock"
-#define POP3_META_LAST_LOGIN "pop3_last_login"
-
-struct view_folder {
-	int64_t id;
-	char *name;
-	char *path;
-	bool touched[2]; /* new/, cur/ had files removed: fsync them */
-};
-
-struct view_priv {
-	int lock_fd;
-	struct view_folder *folders;
-	size_t nfolders;
-	bool hide;
-	uint32_t expire_days;
-	time_t now;
-};
-
-/* A file to remove once the index transaction has committed. */
-struct view_doomed {
-	size_t folder;
-	bool in_cur;
-	char *name; /* base || suffix */
-	size_t base_len;
-};
-
-struct view_doomed_list {
-	struct view_doomed *v;
-	size_t n, cap;
-};
-
-static struct view_priv *view_priv(const struct store_pop3_view *view)
-{
-	return view->priv;
-}
 
 static enum store_error view_lock(struct store_pop3_view *view)
 {
-	struct view_priv *p = view_priv(view);
+	struct pop3_view_priv *p = pop3_view_priv(view);
 	char *path = xasprintf("%s/%s", view->user->maildir, POP3_LOCK_FILE);
 	p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	xfree(path);
 	if (p->lock_fd < 0) {
 		log_error("store: op=pop3_lock user=%s error=%s", view->user->name,
-			  store_errname(errno));
+		          store_errname(errno));
 		return STORE_ERR_TEMP;
 	}
 	if (flock(p->lock_fd, LOCK_EX | LOCK_NB) == 0)
@@ -88,9 +53,9 @@ static enum store_error view_lock(struct store_pop3_view *view)
 /* Sync the configured folders; a missing folder other than INBOX is
  * simply not part of the view, and a folder named twice counts once. */
 static enum store_error view_sync_folders(struct store_pop3_view *view,
-					  const struct store_pop3_options *opt)
+                                          const struct store_pop3_options *opt)
 {
-	struct view_priv *p = view_priv(view);
+	struct pop3_view_priv *p = pop3_view_priv(view);
 	p->folders = xcalloc(opt->nfolders, sizeof(*p->folders));
 	for (size_t i = 0; i < opt->nfolders; i++) {
 		const char *name = opt->folders[i];
@@ -105,7 +70,7 @@ static enum store_error view_sync_folders(struct store_pop3_view *view,
 			dup = dup || p->folders[j].id == id;
 		if (dup)
 			continue;
-		struct view_folder *f = &p->folders[p->nfolders++];
+		struct pop3_view_folder *f = &p->folders[p->nfolders++];
 		f->id = id;
 		f->name = xstrdup(name != NULL ? name : "INBOX");
 		f->path = maildir_folder_dir(view->user->maildir, name);
@@ -113,7 +78,7 @@ static enum store_error view_sync_folders(struct store_pop3_view *view,
 	return STORE_OK;
 }
 
-static size_t view_folder_index(const struct view_priv *p, int64_t folder_id)
+static size_t view_folder_index(const struct pop3_view_priv *p, int64_t folder_id)
 {
 	for (size_t i = 0; i < p->nfolders; i++)
 		if (p->folders[i].id == folder_id)
@@ -121,18 +86,10 @@ static size_t view_folder_index(const struct view_priv *p, int64_t folder_id)
 	return SIZE_MAX;
 }
 
-struct view_file {
-	size_t folder;
-	bool in_cur;
-	int clean; /* 1, 0, -1 unknown */
-	char *name;
-	size_t base_len;
-};
-
 /* Where message id lives now, per the index. STORE_ERR_EXPUNGED if its
  * row is gone (or its folder is not in this view). */
-static enum store_error view_file_get(struct store_pop3_view *view, int64_t id,
-				      struct view_file *vf)
+enum store_error pop3_view_file_get(struct store_pop3_view *view, int64_t id,
+                                    struct pop3_view_file *vf)
 {
 	sqlite3_stmt *st = index_stmt(view->user, INDEX_MSG_FILE);
 	if (st == NULL)
@@ -141,13 +98,13 @@ static enum store_error view_file_get(struct store_pop3_view *view, int64_t id,
 	int rc = sqlite3_step(st);
 	enum store_error err = STORE_ERR_EXPUNGED;
 	if (rc == SQLITE_ROW) {
-		vf->folder = view_folder_index(view_priv(view), sqlite3_column_int64(st, 0));
+		vf->folder = view_folder_index(pop3_view_priv(view), sqlite3_column_int64(st, 0));
 		size_t blen = (size_t)sqlite3_column_bytes(st, 1);
 		size_t slen = (size_t)sqlite3_column_bytes(st, 3);
 		vf->base_len = blen;
 		vf->in_cur = sqlite3_column_int(st, 2) != 0;
-		vf->clean = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1
-								      : sqlite3_column_int(st, 4);
+		vf->clean =
+		    sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
 		vf->name = xmalloc(blen + slen + 1);
 		memcpy(vf->name, sqlite3_column_text(st, 1), blen);
 		memcpy(vf->name + blen, sqlite3_column_text(st, 3), slen);
@@ -161,205 +118,14 @@ static enum store_error view_file_get(struct store_pop3_view *view, int64_t id,
 	return err;
 }
 
-static char *view_file_path(const struct view_priv *p, const struct view_file *vf)
+static char *view_file_path(const struct pop3_view_priv *p, const struct pop3_view_file *vf)
 {
 	return xasprintf("%s/%s/%s", p->folders[vf->folder].path, vf->in_cur ? "cur" : "new",
-			 vf->name);
-}
-
-static enum store_error view_step_id(struct store_pop3_view *view, enum index_stmt which,
-				     int64_t id, const char *what)
-{
-	sqlite3_stmt *st = index_stmt(view->user, which);
-	if (st == NULL)
-		return STORE_ERR_TEMP;
-	sqlite3_bind_int64(st, 1, id);
-	return index_step_done(view->user, st, what);
-}
-
-/* Remove (or hide) one message inside the open transaction; its file goes
- * on the doomed list. A row that is already gone is not an error. */
-static enum store_error view_remove(struct store_pop3_view *view, int64_t id,
-				    struct view_doomed_list *dl)
-{
-	struct view_priv *p = view_priv(view);
-	if (p->hide)
-		return view_step_id(view, INDEX_MSG_HIDE, id, "msg_hide");
-	struct view_file vf;
-	enum store_error err = view_file_get(view, id, &vf);
-	if (err == STORE_ERR_EXPUNGED)
-		return STORE_OK;
-	if (err != STORE_OK)
-		return err;
-	if (dl->n == dl->cap) {
-		dl->cap = dl->cap == 0 ? 64 : dl->cap * 2;
-		dl->v = xrealloc(dl->v, dl->cap * sizeof(*dl->v));
-	}
-	dl->v[dl->n++] = (struct view_doomed){vf.folder, vf.in_cur, vf.name, vf.base_len};
-	return view_step_id(view, INDEX_MSG_DELETE, id, "msg_delete");
-}
-
-/* The file was renamed since the index saw it: find it by base name. */
-static int view_unlink_by_base(const char *dir, const char *base, size_t base_len)
-{
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return -1;
-	struct dirent *de;
-	int ret = 1; /* not found */
-	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, base, base_len) != 0 ||
-		    (de->d_name[base_len] != '\0' && de->d_name[base_len] != ':'))
-			continue;
-		ret = unlinkat(dirfd(d), de->d_name, 0) == 0 ? 0 : -1;
-		break;
-	}
-	closedir(d);
-	return ret;
-}
-
-static void view_unlink_one(struct store_pop3_view *view, struct view_doomed *dm)
-{
-	struct view_priv *p = view_priv(view);
-	struct view_folder *f = &p->folders[dm->folder];
-	char *path = xasprintf("%s/%s/%s", f->path, dm->in_cur ? "cur" : "new", dm->name);
-	int e = unlink(path) == 0 ? 0 : errno;
-	xfree(path);
-	for (int sub = 0; e == ENOENT && sub < 2; sub++) {
-		char *dir = xasprintf("%s/%s", f->path, sub ? "cur" : "new");
-		int r = view_unlink_by_base(dir, dm->name, dm->base_len);
-		if (r == 0) {
-			dm->in_cur = sub != 0;
-			e = 0;
-		} else if (r < 0) {
-			e = errno;
-		}
-		xfree(dir);
-	}
-	if (e == 0)
-		f->touched[dm->in_cur] = true;
-	else if (e != ENOENT) /* already gone is fine: someone else removed it */
-		log_error("store: op=pop3_unlink user=%s error=%s", view->user->name,
-			  store_errname(e));
-}
-
-/* After the index commit: remove the files, then make that durable. */
-static void view_unlink_all(struct store_pop3_view *view, struct view_doomed_list *dl)
-{
-	struct view_priv *p = view_priv(view);
-	for (size_t i = 0; i < dl->n; i++) {
-		view_unlink_one(view, &dl->v[i]);
-		xfree(dl->v[i].name);
-	}
-	xfree(dl->v);
-	dl->n = dl->cap = 0;
-	for (size_t i = 0; i < p->nfolders; i++) {
-		for (int sub = 0; sub < 2; sub++) {
-			if (!p->folders[i].touched[sub])
-				continue;
-			p->folders[i].touched[sub] = false;
-			char *dir = xasprintf("%s/%s", p->folders[i].path, sub ? "cur" : "new");
-			if (view->user->fsync && maildir_fsync_dir(dir) < 0)
-				log_error("store: op=pop3_fsync_dir user=%s error=%s",
-					  view->user->name, store_errname(errno));
-			xfree(dir);
-		}
-	}
-}
-
-static void view_doomed_free(struct view_doomed_list *dl)
-{
-	for (size_t i = 0; i < dl->n; i++)
-		xfree(dl->v[i].name);
-	xfree(dl->v);
-	dl->n = dl->cap = 0;
-}
-
-/* RFC 2449 LOGIN-DELAY: refuse a login too soon after the last one. */
-static enum store_error view_login_delay(struct store_pop3_view *view, uint64_t delay,
-					 bool *delayed)
-{
-	struct view_priv *p = view_priv(view);
-	sqlite3_stmt *st = index_stmt(view->user, INDEX_META_GET);
-	if (st == NULL)
-		return STORE_ERR_TEMP;
-	index_bind_text(st, 1, POP3_META_LAST_LOGIN, strlen(POP3_META_LAST_LOGIN));
-	int rc = sqlite3_step(st);
-	int64_t last = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return index_fail(view->user, rc, "meta_get");
-	/* A clock that went back does not lock the user out. */
-	if (delay > 0 && rc == SQLITE_ROW && last <= p->now && (uint64_t)(p->now - last) < delay) {
-		*delayed = true;
-		return STORE_ERR_INUSE;
-	}
-	st = index_stmt(view->user, INDEX_META_SET);
-	if (st == NULL)
-		return STORE_ERR_TEMP;
-	index_bind_text(st, 1, POP3_META_LAST_LOGIN, strlen(POP3_META_LAST_LOGIN));
-	sqlite3_bind_int64(st, 2, p->now);
-	return index_step_done(view->user, st, "meta_set");
-}
-
-/* RFC 2449 EXPIRE: messages retrieved more than expire_days ago go (or
- * are hidden) before the snapshot is taken. */
-static enum store_error view_expire(struct store_pop3_view *view, struct view_doomed_list *dl)
-{
-	struct view_priv *p = view_priv(view);
-	if (p->expire_days == UINT32_MAX)
-		return STORE_OK;
-	int64_t cutoff = (int64_t)p->now - (int64_t)p->expire_days * 86400;
-	enum store_error err = STORE_OK;
-	for (size_t f = 0; err == STORE_OK && f < p->nfolders; f++) {
-		int64_t *ids = NULL;
-		size_t n = 0, cap = 0;
-		sqlite3_stmt *st = index_stmt(view->user, INDEX_EXPIRE_LIST);
-		if (st == NULL)
-			return STORE_ERR_TEMP;
-		sqlite3_bind_int64(st, 1, p->folders[f].id);
-		sqlite3_bind_int64(st, 2, cutoff);
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-			if (n == cap) {
-				cap = cap == 0 ? 64 : cap * 2;
-				ids = xrealloc(ids, cap * sizeof(*ids));
-			}
-			ids[n++] = sqlite3_column_int64(st, 0);
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			err = index_fail(view->user, rc, "expire_list");
-		for (size_t i = 0; err == STORE_OK && i < n; i++)
-			err = view_remove(view, ids[i], dl);
-		xfree(ids);
-	}
-	return err;
-}
-
-/* Login delay, expiry and the login record: one transaction. */
-static enum store_error view_prepare(struct store_pop3_view *view,
-				     const struct store_pop3_options *opt, bool *delayed)
-{
-	struct view_doomed_list dl = {0};
-	enum store_error err = index_begin(view->user);
-	if (err != STORE_OK)
-		return err;
-	err = view_login_delay(view, opt->login_delay, delayed);
-	if (err == STORE_OK)
-		err = view_expire(view, &dl);
-	if (err == STORE_OK)
-		err = index_commit(view->user);
-	else
-		index_rollback(view->user);
-	if (err == STORE_OK)
-		view_unlink_all(view, &dl);
-	view_doomed_free(&dl);
-	return err;
+	                 vf->name);
 }
 
 static void view_add_msg(struct store_pop3_view *view, size_t *cap, sqlite3_stmt *st,
-			 uint32_t folder)
+                         uint32_t folder)
 {
 	if (view->count == *cap) {
 		*cap = *cap == 0 ? 256 : *cap * 2;
@@ -381,7 +147,7 @@ static void view_add_msg(struct store_pop3_view *view, size_t *cap, sqlite3_stmt
 /* The snapshot: visible messages in folder order, then by UID. */
 static enum store_error view_load(struct store_pop3_view *view)
 {
-	struct view_priv *p = view_priv(view);
+	struct pop3_view_priv *p = pop3_view_priv(view);
 	size_t cap = 0;
 	for (size_t f = 0; f < p->nfolders; f++) {
 		sqlite3_stmt *st = index_stmt(view->user, INDEX_VIEW_LIST);
@@ -399,12 +165,12 @@ static enum store_error view_load(struct store_pop3_view *view)
 }
 
 enum store_error store_pop3_open(struct store_user *user, const struct store_pop3_options *opt,
-				 struct store_pop3_view **view_r, bool *login_delayed_r)
+                                 struct store_pop3_view **view_r, bool *login_delayed_r)
 {
 	*view_r = NULL;
 	bool delayed = false;
 	struct store_pop3_view *view = xmalloc(sizeof(*view));
-	struct view_priv *p = xmalloc(sizeof(*p));
+	struct pop3_view_priv *p = xmalloc(sizeof(*p));
 	view->user = user;
 	view->priv = p;
 	p->lock_fd = -1;
@@ -417,7 +183,7 @@ enum store_error store_pop3_open(struct store_user *user, const struct store_pop
 	if (err == STORE_OK)
 		err = view_sync_folders(view, opt);
 	if (err == STORE_OK)
-		err = view_prepare(view, opt, &delayed);
+		err = pop3_commit_prepare(view, opt, &delayed);
 	if (err == STORE_OK)
 		err = view_load(view);
 	if (login_delayed_r != NULL)
@@ -431,7 +197,7 @@ enum store_error store_pop3_open(struct store_user *user, const struct store_pop
 }
 
 /* Open the file of vf; -1 with errno. */
-static int view_open_file(const struct view_priv *p, const struct view_file *vf)
+static int view_open_file(const struct pop3_view_priv *p, const struct pop3_view_file *vf)
 {
 	char *path = view_file_path(p, vf);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -444,11 +210,11 @@ static int view_open_file(const struct view_priv *p, const struct view_file *vf)
 /* Find a message's file, rescanning its folder once if another program
  * renamed or removed it since the index last looked. */
 static enum store_error view_find_file(struct store_pop3_view *view, const struct store_pop3_msg *m,
-				      struct view_file *vf, int *fd_r)
+                                       struct pop3_view_file *vf, int *fd_r)
 {
-	struct view_priv *p = view_priv(view);
+	struct pop3_view_priv *p = pop3_view_priv(view);
 	for (int attempt = 0; attempt < 2; attempt++) {
-		enum store_error err = view_file_get(view, m->id, vf);
+		enum store_error err = pop3_view_file_get(view, m->id, vf);
 		if (err != STORE_OK)
 			return err;
 		*fd_r = view_open_file(p, vf);
@@ -458,7 +224,7 @@ static enum store_error view_find_file(struct store_pop3_view *view, const struc
 		xfree(vf->name);
 		if (e != ENOENT) {
 			log_error("store: op=pop3_open_msg user=%s error=%s", view->user->name,
-				  store_errname(e));
+			          store_errname(e));
 			return STORE_ERR_TEMP;
 		}
 		int64_t id;
@@ -473,7 +239,7 @@ static enum store_error view_find_file(struct store_pop3_view *view, const struc
 static bool view_compute_clean(struct store_pop3_view *view, int64_t id, int fd)
 {
 	struct crlf_count cc;
-	if (sync_count_fd(fd, &cc) < 0)
+	if (crlf_count_fd(fd, &cc) < 0)
 		return false;
 	bool clean = crlf_count_clean(&cc);
 	sqlite3_stmt *st = index_stmt(view->user, INDEX_MSG_SET_CLEAN);
@@ -486,11 +252,11 @@ static bool view_compute_clean(struct store_pop3_view *view, int64_t id, int fd)
 }
 
 enum store_error store_pop3_msg_open(struct store_pop3_view *view, size_t i, int *fd_r,
-				     uint64_t *disk_size_r, bool *crlf_clean_r)
+                                     uint64_t *disk_size_r, bool *crlf_clean_r)
 {
 	assert(i < view->count);
 	const struct store_pop3_msg *m = &view->msgs[i];
-	struct view_file vf;
+	struct pop3_view_file vf;
 	int fd = -1;
 	enum store_error err = view_find_file(view, m, &vf, &fd);
 	if (err != STORE_OK)
@@ -515,45 +281,12 @@ void store_pop3_mark_retrieved(struct store_pop3_view *view, size_t i)
 	view->msgs[i].retrieved = true;
 }
 
-static enum store_error view_record_retrieved(struct store_pop3_view *view, int64_t id)
-{
-	sqlite3_stmt *st = index_stmt(view->user, INDEX_MSG_RETRIEVED);
-	if (st == NULL)
-		return STORE_ERR_TEMP;
-	sqlite3_bind_int64(st, 1, view_priv(view)->now);
-	sqlite3_bind_int64(st, 2, id);
-	return index_step_done(view->user, st, "msg_retrieved");
-}
-
-enum store_error store_pop3_commit(struct store_pop3_view *view, const bool *deleted)
-{
-	struct view_priv *p = view_priv(view);
-	struct view_doomed_list dl = {0};
-	enum store_error err = index_begin(view->user);
-	for (size_t i = 0; err == STORE_OK && i < view->count; i++) {
-		const struct store_pop3_msg *m = &view->msgs[i];
-		bool remove = (deleted != NULL && deleted[i]) || (p->expire_days == 0 && m->retrieved);
-		if (remove)
-			err = view_remove(view, m->id, &dl);
-		else if (m->retrieved)
-			err = view_record_retrieved(view, m->id);
-	}
-	if (err == STORE_OK)
-		err = index_commit(view->user);
-	else
-		index_rollback(view->user);
-	if (err == STORE_OK)
-		view_unlink_all(view, &dl);
-	view_doomed_free(&dl);
-	return err;
-}
-
 void store_pop3_close(struct store_pop3_view **viewp)
 {
 	struct store_pop3_view *view = *viewp;
 	if (view == NULL)
 		return;
-	struct view_priv *p = view_priv(view);
+	struct pop3_view_priv *p = pop3_view_priv(view);
 	if (p->lock_fd >= 0)
 		close(p->lock_fd); /* releases the flock */
 	for (size_t i = 0; i < p->nfolders; i++) {

@@ -116,7 +116,7 @@ enum store_error store_spool_write(struct store_spool *sp, const void *data, siz
 	}
 	if ((sp->fd < 0 && spool_to_file(sp) < 0) || spool_write_all(sp->fd, data, len) < 0) {
 		log_error("store: op=spool_write dir=%s error=%s", sp->tmp_dir,
-			  store_errname(errno));
+		          store_errname(errno));
 		sp->failed = true;
 		return STORE_ERR_TEMP;
 	}

@@ -22,14 +22,14 @@
 const char *store_error_name(enum store_error err)
 {
 	static const char *const names[] = {
-		[STORE_OK] = "ok",
-		[STORE_ERR_TEMP] = "temp",
-		[STORE_ERR_PERM] = "perm",
-		[STORE_ERR_NOTFOUND] = "notfound",
-		[STORE_ERR_EXISTS] = "exists",
-		[STORE_ERR_EXPUNGED] = "expunged",
-		[STORE_ERR_INUSE] = "inuse",
-		[STORE_ERR_QUOTA] = "quota",
+	    [STORE_OK] = "ok",
+	    [STORE_ERR_TEMP] = "temp",
+	    [STORE_ERR_PERM] = "perm",
+	    [STORE_ERR_NOTFOUND] = "notfound",
+	    [STORE_ERR_EXISTS] = "exists",
+	    [STORE_ERR_EXPUNGED] = "expunged",
+	    [STORE_ERR_INUSE] = "inuse",
+	    [STORE_ERR_QUOTA] = "quota",
 	};
 	if ((size_t)err < sizeof(names) / sizeof(names[0]) && names[err] != NULL)
 		return names[err];
@@ -54,7 +54,7 @@ void store_hostname(const char *configured, char *out, size_t size)
 }
 
 enum store_error store_user_open(const struct store_settings *s, const char *user, bool create,
-				 struct store_user **user_r)
+                                 struct store_user **user_r)
 {
 	*user_r = NULL;
 	char *root;
@@ -64,7 +64,8 @@ enum store_error store_user_open(const struct store_settings *s, const char *use
 	if (create || access(root, F_OK) == 0) {
 		/* A Maildir whose cur/new/tmp went missing is repaired. */
 		if (maildir_create(root) < 0) {
-			log_error("store: op=user_open user=%s error=%s", user, store_errname(errno));
+			log_error("store: op=user_open user=%s error=%s", user,
+			          store_errname(errno));
 			xfree(root);
 			return STORE_ERR_TEMP;
 		}

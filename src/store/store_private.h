@@ -11,8 +11,8 @@
 struct index;
 
 struct store_user {
-	char *name;     /* validated, normalised */
-	char *maildir;  /* root, no trailing '/' */
+	char *name;    /* validated, normalised */
+	char *maildir; /* root, no trailing '/' */
 	char *data_dir;
 	char *hostname; /* NULL: ask the system */
 	bool fsync;

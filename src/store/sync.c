@@ -8,11 +8,11 @@
  * mtime after the one we record, so the next sync looks again.
  */
 #include "store/sync.h"
+#include "store/sync_private.h"
 
 #include "store/index.h"
 #include "store/maildir.h"
 #include "store/maildir_name.h"
-#include "store/uidl.h"
 #include "store/uidlist.h"
 
 #include "lib/log.h"
@@ -27,51 +27,19 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { SYNC_NEW, SYNC_CUR };
-
-struct sync_entry {
-	char *name;      /* file name; for index rows base || suffix */
-	size_t base_len;
-	bool in_cur;
-	int64_t id;      /* index rows only */
-	const struct uidlist_entry *dovecot; /* new files listed in dovecot-uidlist */
-};
-
-struct sync_list {
-	struct sync_entry *v;
-	size_t n, cap;
-};
-
-struct sync_folder_row {
-	int64_t id;
-	uint32_t uidvalidity;
-	uint32_t uidnext;
-	int64_t modseq;
-	int64_t mtime[2];
-};
-
-struct sync_ctx {
-	struct store_user *u;
-	const char *name;
-	char *dirname; /* "" for INBOX, ".Junk" */
-	char *path;
-	int dir_fd;
-	int sub_fd[2];
-	int64_t mtime[2];
-	struct sync_folder_row f;
-	struct sync_list disk, idx, added;
-	struct uidlist *ul;
-	bool ul_read; /* ul is what dovecot-uidlist holds (NULL: nothing usable) */
-	bool changed;
-};
-
-static void sync_list_add(struct sync_list *l, const struct sync_entry *e)
+void sync_list_add(struct sync_list *l, const struct sync_entry *e)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap == 0 ? 256 : l->cap * 2;
 		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
 	l->v[l->n++] = *e;
+}
+
+void sync_list_sort(struct sync_list *l, int (*cmp)(const void *, const void *))
+{
+	if (l->n > 1) /* qsort(NULL, 0, ...) is undefined */
+		qsort(l->v, l->n, sizeof(*l->v), cmp);
 }
 
 static void sync_list_free(struct sync_list *l, bool names)
@@ -97,12 +65,12 @@ static void sync_ctx_free(struct sync_ctx *c)
 	xfree(c->path);
 }
 
-static enum store_error sync_errno(struct sync_ctx *c, const char *op, int err)
+enum store_error sync_errno(struct sync_ctx *c, const char *op, int err)
 {
 	if (err == ENOENT || err == ENOTDIR)
 		return STORE_ERR_NOTFOUND;
 	log_error("store: op=sync_%s user=%s folder=%s error=%s", op, c->u->name,
-		  c->dirname[0] != '\0' ? c->dirname : "INBOX", store_errname(err));
+	          c->dirname[0] != '\0' ? c->dirname : "INBOX", store_errname(err));
 	return STORE_ERR_TEMP;
 }
 
@@ -149,7 +117,8 @@ static bool sync_folder_get(struct sync_ctx *c, enum store_error *err)
 		c->f.mtime[SYNC_CUR] = sqlite3_column_int64(st, 5);
 	}
 	sqlite3_reset(st);
-	*err = rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : index_fail(c->u, rc, "folder_get");
+	*err =
+	    rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : index_fail(c->u, rc, "folder_get");
 	return rc == SQLITE_ROW;
 }
 
@@ -217,8 +186,8 @@ static enum store_error sync_read_dir(struct sync_ctx *c, int which)
 		size_t len = strlen(de->d_name);
 		maildir_name_parse(de->d_name, len, &info);
 		struct sync_entry e = {.name = xstrndup(de->d_name, len),
-				       .base_len = info.base_len,
-				       .in_cur = which == SYNC_CUR};
+		                       .base_len = info.base_len,
+		                       .in_cur = which == SYNC_CUR};
 		sync_list_add(&c->disk, &e);
 		errno = 0;
 	}
@@ -240,8 +209,8 @@ static enum store_error sync_load_index(struct sync_ctx *c)
 		const char *suffix = (const char *)sqlite3_column_text(st, 3);
 		size_t slen = (size_t)sqlite3_column_bytes(st, 3);
 		struct sync_entry e = {.id = sqlite3_column_int64(st, 0),
-				       .base_len = blen,
-				       .in_cur = sqlite3_column_int(st, 2) != 0};
+		                       .base_len = blen,
+		                       .in_cur = sqlite3_column_int(st, 2) != 0};
 		e.name = xmalloc(blen + slen + 1);
 		memcpy(e.name, base != NULL ? base : "", blen);
 		memcpy(e.name + blen, suffix != NULL ? suffix : "", slen);
@@ -270,26 +239,9 @@ static int sync_sort_base(const void *x, const void *y)
 	return (int)b->in_cur - (int)a->in_cur;
 }
 
-static int sync_sort_arrival(const void *x, const void *y)
-{
-	const struct sync_entry *a = x, *b = y;
-	return maildir_name_cmp(a->name, a->base_len, b->name, b->base_len);
-}
-
-/* Dovecot-numbered files first, by their UID; then the rest by arrival. */
-static int sync_sort_added(const void *x, const void *y)
-{
-	const struct sync_entry *a = x, *b = y;
-	if ((a->dovecot != NULL) != (b->dovecot != NULL))
-		return a->dovecot != NULL ? -1 : 1;
-	if (a->dovecot != NULL)
-		return a->dovecot->uid < b->dovecot->uid ? -1 : a->dovecot->uid > b->dovecot->uid;
-	return sync_sort_arrival(x, y);
-}
-
 /* The letters after ":2," up to a ',' (Dovecot keeps private fields
  * after a comma there). */
-static void sync_flags(const struct maildir_name_info *info, const char **flags, size_t *len)
+void sync_flags(const struct maildir_name_info *info, const char **flags, size_t *len)
 {
 	*flags = info->flags != NULL ? info->flags : "";
 	*len = info->flags != NULL ? info->flags_len : 0;
@@ -310,7 +262,7 @@ static enum store_error sync_delete(struct sync_ctx *c, const struct sync_entry 
 
 /* Same base name on disk and in the index: follow a rename. */
 static enum store_error sync_rename(struct sync_ctx *c, const struct sync_entry *disk,
-				    const struct sync_entry *idx)
+                                    const struct sync_entry *idx)
 {
 	size_t len = strlen(disk->name);
 	if (disk->in_cur == idx->in_cur && strcmp(disk->name, idx->name) == 0)
@@ -359,169 +311,6 @@ static enum store_error sync_merge(struct sync_ctx *c)
 	return err;
 }
 
-int sync_count_fd(int fd, struct crlf_count *c)
-{
-	char buf[65536];
-	off_t off = 0;
-	crlf_count_init(c);
-	for (;;) {
-		ssize_t n = pread(fd, buf, sizeof(buf), off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		crlf_count_feed(c, buf, (size_t)n);
-		off += n;
-	}
-}
-
-struct sync_new_msg {
-	uint64_t size, vsize;
-	int clean; /* 1, 0 or -1 unknown */
-	int64_t date;
-	char uidl[STORE_UIDL_MAX + 1];
-};
-
-/* Sizes from the name, else from the file; false if the file is gone. */
-static bool sync_sizes(struct sync_ctx *c, const struct sync_entry *e,
-		       const struct maildir_name_info *info, struct sync_new_msg *m)
-{
-	int dfd = c->sub_fd[e->in_cur ? SYNC_CUR : SYNC_NEW];
-	struct stat st;
-	if (fstatat(dfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return false;
-	m->date = st.st_mtim.tv_sec;
-	m->size = info->has_size ? info->size : (uint64_t)st.st_size;
-	m->vsize = info->vsize;
-	m->clean = -1;
-	if (info->has_vsize)
-		return true;
-	int fd = openat(dfd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct crlf_count cc;
-	if (fd < 0 || sync_count_fd(fd, &cc) < 0) {
-		int err = errno;
-		if (fd >= 0)
-			close(fd);
-		if (err == ENOENT)
-			return false;
-		/* Unreadable: list it with what stat says, RETR will fail. */
-		sync_errno(c, "read_size", err);
-		m->vsize = m->size;
-		return true;
-	}
-	close(fd);
-	m->size = cc.size;
-	m->vsize = cc.crlf_size;
-	m->clean = crlf_count_clean(&cc) ? 1 : 0;
-	return true;
-}
-
-static bool sync_uidl_used(struct sync_ctx *c, const char *uidl)
-{
-	sqlite3_stmt *st = index_stmt(c->u, INDEX_MSG_UIDL_USED);
-	if (st == NULL)
-		return false;
-	index_bind_text(st, 1, uidl, strlen(uidl));
-	bool used = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_reset(st);
-	return used;
-}
-
-/* uidl.h: Dovecot's UIDL for a message it listed, else from the name. */
-static void sync_uidl(struct sync_ctx *c, const struct sync_entry *e, char *out)
-{
-	const struct uidlist_entry *d = e->dovecot;
-	if (d == NULL || (d->has_pop3_uidl && d->pop3_uidl_len == 0)) {
-		uidl_from_base(e->name, e->base_len, out);
-	} else if (d->has_pop3_uidl && uidl_valid(d->pop3_uidl, d->pop3_uidl_len)) {
-		memcpy(out, d->pop3_uidl, d->pop3_uidl_len);
-		out[d->pop3_uidl_len] = '\0';
-	} else {
-		/* No P, or one we cannot send (over 70 bytes, bad bytes). */
-		uidl_dovecot(d->uid, c->ul->uidvalidity, out);
-	}
-	if (sync_uidl_used(c, out)) {
-		/* RFC 1939 7: unique in the maildrop. The same base name in two
-		 * folders (a copied file) must not give two equal UIDLs. */
-		char *key = xasprintf("%s/%.*s", c->dirname, (int)e->base_len, e->name);
-		uidl_hash(key, strlen(key), out);
-		xfree(key);
-	}
-}
-
-static enum store_error sync_insert(struct sync_ctx *c, const struct sync_entry *e, uint32_t uid)
-{
-	struct maildir_name_info info;
-	size_t len = strlen(e->name);
-	maildir_name_parse(e->name, len, &info);
-	struct sync_new_msg m;
-	if (!sync_sizes(c, e, &info, &m))
-		return STORE_OK; /* vanished since readdir: the next sync sees it gone */
-	sync_uidl(c, e, m.uidl);
-	const char *flags;
-	size_t flags_len;
-	sync_flags(&info, &flags, &flags_len);
-	sqlite3_stmt *st = index_stmt(c->u, INDEX_MSG_INSERT);
-	if (st == NULL)
-		return STORE_ERR_TEMP;
-	sqlite3_bind_int64(st, 1, c->f.id);
-	sqlite3_bind_int64(st, 2, uid);
-	index_bind_text(st, 3, e->name, e->base_len);
-	sqlite3_bind_int(st, 4, e->in_cur);
-	index_bind_text(st, 5, e->name + e->base_len, len - e->base_len);
-	index_bind_text(st, 6, flags, flags_len);
-	sqlite3_bind_int64(st, 7, (int64_t)m.size);
-	sqlite3_bind_int64(st, 8, (int64_t)m.vsize);
-	if (m.clean >= 0)
-		sqlite3_bind_int(st, 9, m.clean);
-	sqlite3_bind_int64(st, 10, m.date);
-	index_bind_text(st, 11, m.uidl, strlen(m.uidl));
-	sqlite3_bind_int64(st, 12, c->f.modseq + 1);
-	c->changed = true;
-	return index_step_done(c->u, st, "msg_insert");
-}
-
-/*
- * New files: those Dovecot numbered keep their UID when it is still free
- * (same UIDVALIDITY, not below our uidnext), in Dovecot's order; the rest
- * follow in arrival order, above Dovecot's next UID.
- */
-static enum store_error sync_add_all(struct sync_ctx *c)
-{
-	if (c->added.n == 0)
-		return STORE_OK;
-	if (!c->ul_read)
-		c->ul = uidlist_read(c->path);
-	bool dovecot_uids = c->ul != NULL && c->ul->uidvalidity == c->f.uidvalidity;
-	for (size_t i = 0; c->ul != NULL && i < c->added.n; i++) {
-		struct sync_entry *e = &c->added.v[i];
-		e->dovecot = uidlist_lookup(c->ul, e->name, e->base_len);
-	}
-	qsort(c->added.v, c->added.n, sizeof(*c->added.v), sync_sort_added);
-	enum store_error err = STORE_OK;
-	bool past_dovecot = false;
-	for (size_t i = 0; err == STORE_OK && i < c->added.n; i++) {
-		const struct sync_entry *e = &c->added.v[i];
-		if (!past_dovecot && e->dovecot == NULL) {
-			past_dovecot = true;
-			if (dovecot_uids && c->ul->nextuid > c->f.uidnext)
-				c->f.uidnext = c->ul->nextuid;
-		}
-		uint32_t uid = c->f.uidnext;
-		if (e->dovecot != NULL && dovecot_uids && e->dovecot->uid >= uid)
-			uid = e->dovecot->uid;
-		if (uid == UINT32_MAX) {
-			log_error("store: op=sync user=%s error=uids_exhausted", c->u->name);
-			return STORE_ERR_PERM;
-		}
-		c->f.uidnext = uid + 1;
-		err = sync_insert(c, e, uid);
-	}
-	return err;
-}
-
 static enum store_error sync_folder_update(struct sync_ctx *c)
 {
 	time_t now = time(NULL);
@@ -562,25 +351,25 @@ static enum store_error sync_locked(struct sync_ctx *c, bool force)
 		err = sync_load_index(c);
 	if (err != STORE_OK)
 		return err;
-	qsort(c->disk.v, c->disk.n, sizeof(*c->disk.v), sync_sort_base);
-	qsort(c->idx.v, c->idx.n, sizeof(*c->idx.v), sync_sort_base);
+	sync_list_sort(&c->disk, sync_sort_base);
+	sync_list_sort(&c->idx, sync_sort_base);
 	err = sync_merge(c);
 	if (err == STORE_OK)
-		err = sync_add_all(c);
+		err = sync_add_new(c);
 	if (err == STORE_OK)
 		err = sync_folder_update(c);
 	return err;
 }
 
 enum store_error sync_folder(struct store_user *u, const char *name, bool force,
-			     int64_t *folder_id_r)
+                             int64_t *folder_id_r)
 {
 	struct sync_ctx c = {.u = u, .name = name, .dir_fd = -1, .sub_fd = {-1, -1}};
 	c.dirname = maildir_folder_dirname(name);
 	if (c.dirname == NULL)
 		return STORE_ERR_NOTFOUND;
-	c.path = c.dirname[0] == '\0' ? xstrdup(u->maildir)
-				      : xasprintf("%s/%s", u->maildir, c.dirname);
+	c.path =
+	    c.dirname[0] == '\0' ? xstrdup(u->maildir) : xasprintf("%s/%s", u->maildir, c.dirname);
 	enum store_error err = index_open(u);
 	if (err == STORE_OK)
 		err = sync_open_dirs(&c);

@@ -31,9 +31,6 @@
  * STORE_ERR_NOTFOUND if the name is invalid or the folder does not exist.
  */
 enum store_error sync_folder(struct store_user *u, const char *name, bool force,
-			     int64_t *folder_id_r);
-
-/* Feed a whole file (read with pread from offset 0) into c; 0 or -1. */
-int sync_count_fd(int fd, struct crlf_count *c);
+                             int64_t *folder_id_r);
 
 #endif

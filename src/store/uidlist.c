@@ -61,8 +61,8 @@ static bool uidlist_header_v3(struct uidlist *ul, struct uidlist_line *l)
 	struct uidlist_line tok;
 	while (uidlist_token(l, &tok)) {
 		/* Unknown fields (G guid, future ones) are skipped. */
-		if (tok.p[0] == 'V' && !strnum_u32(tok.p + 1, tok.len - 1, UINT32_MAX,
-						   &ul->uidvalidity))
+		if (tok.p[0] == 'V' &&
+		    !strnum_u32(tok.p + 1, tok.len - 1, UINT32_MAX, &ul->uidvalidity))
 			return false;
 		if (tok.p[0] == 'N' &&
 		    !strnum_u32(tok.p + 1, tok.len - 1, UINT32_MAX, &ul->nextuid))
@@ -231,8 +231,7 @@ struct uidlist *uidlist_parse(const char *data, size_t len)
 	return ul;
 }
 
-const struct uidlist_entry *uidlist_lookup(const struct uidlist *ul, const char *base,
-					   size_t len)
+const struct uidlist_entry *uidlist_lookup(const struct uidlist *ul, const char *base, size_t len)
 {
 	size_t slot = uidlist_slot(ul, base, len);
 	return ul->hash[slot] != 0 ? &ul->entries[ul->hash[slot] - 1] : NULL;

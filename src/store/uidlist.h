@@ -40,12 +40,12 @@ struct uidlist_entry {
 };
 
 struct uidlist {
-	unsigned version;     /* 1 or 3 */
-	uint32_t uidvalidity; /* never 0 */
-	uint32_t nextuid;     /* max(header N, last UID + 1) */
+	unsigned version;              /* 1 or 3 */
+	uint32_t uidvalidity;          /* never 0 */
+	uint32_t nextuid;              /* max(header N, last UID + 1) */
 	struct uidlist_entry *entries; /* ascending UIDs */
 	size_t count;
-	size_t bad_lines;     /* lines skipped as garbage */
+	size_t bad_lines; /* lines skipped as garbage */
 	/* private */
 	char *data;
 	uint32_t *hash; /* 1-based entry indexes, open addressing */
@@ -61,8 +61,7 @@ struct uidlist *uidlist_parse(const char *data, size_t len);
 struct uidlist *uidlist_read(const char *dir);
 
 /* The entry for a base name, or NULL. */
-const struct uidlist_entry *uidlist_lookup(const struct uidlist *ul, const char *base,
-					   size_t len);
+const struct uidlist_entry *uidlist_lookup(const struct uidlist *ul, const char *base, size_t len);
 
 void uidlist_free(struct uidlist **ul);
 
