@@ -53,6 +53,7 @@ struct auth_exchange {
 	char *stored; /* the user's stored password, looked up once */
 	bool looked_up;
 	bool tempfail;
+	bool started; /* the first SASL step has run */
 	char *input;
 	char *claimed_user; /* USER/PASS and APOP: the name given */
 	char *password;
@@ -325,12 +326,17 @@ static struct auth_exchange *auth_exchange_new(struct auth_service *svc, enum au
 struct auth_exchange *auth_sasl_start(struct auth_service *svc, const char *mech,
 				      const struct auth_exchange_params *params)
 {
-	Gsasl_session *sctx = NULL;
-	if (gsasl_server_start(svc->gsasl, mech, &sctx) != GSASL_OK)
+	/* mechanism names are case-insensitive (RFC 4422 3.1), GNU SASL's are not */
+	char upper[32];
+	size_t n = strlen(mech);
+	if (n >= sizeof(upper))
 		return NULL;
-	struct auth_exchange *ex = auth_exchange_new(svc, AUTH_KIND_SASL, mech);
-	for (char *p = ex->mech; *p; p++)
-		*p = (char)toupper((unsigned char)*p);
+	for (size_t i = 0; i <= n; i++)
+		upper[i] = (char)toupper((unsigned char)mech[i]);
+	Gsasl_session *sctx = NULL;
+	if (gsasl_server_start(svc->gsasl, upper, &sctx) != GSASL_OK)
+		return NULL;
+	struct auth_exchange *ex = auth_exchange_new(svc, AUTH_KIND_SASL, upper);
 	ex->sctx = sctx;
 	gsasl_session_hook_set(sctx, ex);
 	gsasl_property_set(sctx, GSASL_SERVICE, params->service);
@@ -408,6 +414,19 @@ static bool auth_sasl_identity_ok(struct auth_exchange *ex)
 static void auth_sasl_step(struct auth_exchange *ex)
 {
 	char *out = NULL;
+	if (!ex->started && strcmp(ex->mech, "LOGIN") == 0 && ex->input != NULL &&
+	    ex->input[0] != '\0') {
+		/* LOGIN has no initial response in GNU SASL: answer its
+		 * "User Name" prompt with the one the client sent early. */
+		if (gsasl_step64(ex->sctx, "", &out) != GSASL_NEEDS_MORE) {
+			free(out);
+			ex->status = AUTH_FAILED;
+			return;
+		}
+		free(out);
+		out = NULL;
+	}
+	ex->started = true;
 	int rc = gsasl_step64(ex->sctx, ex->input != NULL ? ex->input : "", &out);
 	free(ex->output);
 	ex->output = out != NULL ? out : xstrdup("");

@@ -85,10 +85,51 @@ static int deliver_check_user(struct cli_context *ctx, const char *user)
 	return EX_NOUSER;
 }
 
+/*
+ * A "From sender date" line first is an mbox envelope line that some MTAs
+ * (Postfix local(8) for mailbox_command) put before the message; it is not
+ * a header and would break the header block, so it is dropped.
+ */
+struct deliver_reader {
+	bool started;   /* the first bytes were examined */
+	bool skip_line; /* inside the envelope line */
+	char head[5];
+	size_t head_len;
+};
+
+/* Feed stdin bytes; what belongs to the message goes to the spool. */
+static enum store_error deliver_feed(struct deliver_reader *r, struct store_spool *spool,
+				     const char *data, size_t len)
+{
+	while (!r->started && len > 0) {
+		r->head[r->head_len++] = *data++;
+		len--;
+		if (r->head_len == sizeof(r->head) || r->head[r->head_len - 1] == '\n') {
+			r->started = true;
+			r->skip_line = r->head_len == 5 && memcmp(r->head, "From ", 5) == 0;
+			if (!r->skip_line) {
+				enum store_error err = store_spool_write(spool, r->head, r->head_len);
+				if (err != STORE_OK)
+					return err;
+			}
+		}
+	}
+	if (r->skip_line && len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		if (nl == NULL)
+			return STORE_OK;
+		r->skip_line = false;
+		len -= (size_t)(nl + 1 - data);
+		data = nl + 1;
+	}
+	return len > 0 ? store_spool_write(spool, data, len) : STORE_OK;
+}
+
 /* Read the message from stdin into a spool. */
 static int deliver_read_stdin(struct store_spool *spool)
 {
 	char chunk[64 * 1024];
+	struct deliver_reader reader = {0};
 	bool too_big = false;
 	for (;;) {
 		ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
@@ -100,17 +141,31 @@ static int deliver_read_stdin(struct store_spool *spool)
 			fprintf(stderr, "yubin: reading the message: %s\n", strerror(errno));
 			return EX_TEMPFAIL;
 		}
-		enum store_error err = store_spool_write(spool, chunk, (size_t)n);
+		enum store_error err = deliver_feed(&reader, spool, chunk, (size_t)n);
 		if (err == STORE_ERR_QUOTA)
 			too_big = true;
 		else if (err != STORE_OK)
 			return EX_TEMPFAIL;
 	}
+	/* a message shorter than the "From " test */
+	if (!reader.started && reader.head_len > 0 &&
+	    store_spool_write(spool, reader.head, reader.head_len) != STORE_OK)
+		return EX_TEMPFAIL;
 	if (too_big) {
 		fprintf(stderr, "yubin: message larger than limits.max_message_size\n");
 		return EX_DATAERR;
 	}
 	return 0;
+}
+
+/* An envelope sender goes into Return-Path: it must not carry line
+ * breaks, controls or angle brackets that would forge header lines. */
+static bool deliver_sender_valid(const char *sender)
+{
+	for (const unsigned char *p = (const unsigned char *)sender; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
+			return false;
+	return strlen(sender) <= 512;
 }
 
 static int deliver_store(struct cli_context *ctx, const struct deliver_args *a,
@@ -150,6 +205,10 @@ int cli_deliver(struct cli_context *ctx)
 	if (rc != 0)
 		return rc;
 	log_set_role("deliver");
+	if (a.sender != NULL && !deliver_sender_valid(a.sender)) {
+		fprintf(stderr, "yubin: invalid sender address\n");
+		return EX_USAGE;
+	}
 	char user[USERNAME_MAX + 1];
 	if (!username_normalize(a.user, strlen(a.user), user)) {
 		fprintf(stderr, "yubin: invalid user name: %s\n", a.user);

@@ -16,6 +16,8 @@ void *xmalloc(size_t size);             /* zeroed */
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size); /* new tail is NOT zeroed */
 char *xstrdup(const char *s);
+/* Copies exactly n bytes (which may include NULs) and adds a NUL:
+ * for (ptr, len) data, unlike strndup. */
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));

@@ -17,7 +17,8 @@
 
 /*
  * True if (name, len) is "local" or "local@domain" where local is 1..64 of
- * [a-z0-9!#$%&'*+-/=?^_`{|}~.] minus '/', not starting or ending with '.',
+ * [a-zA-Z0-9!#$&'*+-=?^_`{|}~.] (RFC 5322 atext without '/', '%' and '\\'),
+ * not starting or ending with '.',
  * without "..", and domain is 1..253 of [a-z0-9.-] in dot-separated labels.
  * Upper-case letters are accepted here; username_normalize() lowers them.
  */

@@ -33,6 +33,7 @@ struct lmtp_session {
 	struct conn *conn;
 	enum lmtp_phase phase;
 	bool busy;
+	bool output_full; /* the client is not reading: wait for it to drain */
 	bool counted;
 	char *helo; /* NULL until LHLO */
 	unsigned bad_commands;

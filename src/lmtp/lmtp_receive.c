@@ -62,6 +62,11 @@ void lmtp_cmd_data(struct lmtp_session *s, const struct lmtp_command *cmd)
 		lmtp_reply(s, "503 5.5.1 DATA not allowed after BDAT");
 		return;
 	}
+	if (s->mail.body == LMTP_BODY_BINARYMIME) {
+		/* RFC 3030 3: binary content cannot be dot-stuffed */
+		lmtp_reply(s, "503 5.5.1 BODY=BINARYMIME requires BDAT");
+		return;
+	}
 	lmtp_spool_start(s);
 	lmtp_data_init(&s->data);
 	s->phase = LMTP_PHASE_DATA;
@@ -125,7 +130,8 @@ static void lmtp_trace_headers(const struct lmtp_delivery *d, size_t i, bool crl
 static void lmtp_deliver_work(void *arg)
 {
 	struct lmtp_delivery *d = arg;
-	bool crlf = store_spool_crlf(d->spool);
+	/* LMTP lines end in CRLF (RFC 5321 2.3.8), even for an empty body. */
+	bool crlf = true;
 	for (size_t i = 0; i < d->nrcpts; i++) {
 		struct buf prefix;
 		buf_init(&prefix, 0);

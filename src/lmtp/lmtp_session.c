@@ -97,6 +97,13 @@ static void lmtp_cmd_lhlo(struct lmtp_session *s, const struct lmtp_command *cmd
 		    cfg->hostname, (unsigned long long)cfg->limits_max_message_size);
 }
 
+/* RFC 5321 4.1.1.11: an unknown or malformed parameter is 555, a bad
+ * address 501. The parser says which in its explanation. */
+static bool lmtp_param_error(const char *why)
+{
+	return why != NULL && strcasestr(why, "parameter") != NULL;
+}
+
 static void lmtp_cmd_mail(struct lmtp_session *s, const struct lmtp_command *cmd)
 {
 	if (s->helo == NULL) {
@@ -109,9 +116,8 @@ static void lmtp_cmd_mail(struct lmtp_session *s, const struct lmtp_command *cmd
 	}
 	const char *why = NULL;
 	if (!lmtp_parse_mail_from(cmd->arg, cmd->arg_len, &s->mail, &why)) {
-		lmtp_bad(s, why != NULL && strstr(why, "parameter") != NULL
-				    ? "555 5.5.4 Unsupported MAIL parameter"
-				    : "501 5.1.7 Invalid sender address");
+		lmtp_bad(s, lmtp_param_error(why) ? "555 5.5.4 Unsupported MAIL parameter"
+						  : "501 5.1.7 Invalid sender address");
 		return;
 	}
 	if (s->mail.has_size && s->mail.size > s->env->cfg->limits_max_message_size) {
@@ -160,7 +166,8 @@ static void lmtp_cmd_rcpt(struct lmtp_session *s, const struct lmtp_command *cmd
 	struct lmtp_rcpt_to to;
 	const char *why = NULL;
 	if (!lmtp_parse_rcpt_to(cmd->arg, cmd->arg_len, &to, &why)) {
-		lmtp_bad(s, "501 5.1.3 Invalid recipient address");
+		lmtp_bad(s, lmtp_param_error(why) ? "555 5.5.4 Unsupported RCPT parameter"
+						  : "501 5.1.3 Invalid recipient address");
 		return;
 	}
 	if (s->nrcpts >= s->env->cfg->lmtp_max_recipients) {
@@ -239,6 +246,13 @@ static void lmtp_process_input(struct lmtp_session *s)
 {
 	char line[LMTP_MAX_LINE + 1];
 	while (!s->busy && !conn_closing(s->conn)) {
+		if (conn_output_pending(s->conn) > CONN_OUTPUT_HIGH) {
+			/* replies pile up unread: wait until the client reads */
+			s->output_full = true;
+			conn_want_drain(s->conn, true);
+			lmtp_busy_begin(s);
+			break;
+		}
 		if (s->phase != LMTP_PHASE_COMMAND) {
 			if (!lmtp_receive_input(s))
 				break;
@@ -264,6 +278,12 @@ static void lmtp_on_input(struct conn *c, void *ctx)
 
 static void lmtp_on_drained(struct conn *c, void *ctx)
 {
+	struct lmtp_session *s = ctx;
+	if (s->output_full) {
+		s->output_full = false;
+		conn_want_drain(s->conn, false);
+		lmtp_busy_end(s);
+	}
 }
 
 static void lmtp_on_tls_ready(struct conn *c, void *ctx)

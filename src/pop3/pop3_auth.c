@@ -87,8 +87,10 @@ void pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
 			conn_printf(s->conn, "SASL %s\r\n", mechs);
 		if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
 			conn_write_str(s->conn, "STLS\r\n");
-		conn_write_str(s->conn, "UTF8\r\n");
 	}
+	/* RFC 6856 2: listed in both states, even though the command itself
+	 * is only valid before login. */
+	conn_write_str(s->conn, "UTF8\r\n");
 	pop3_capa_expire(s);
 	if (s->env->cfg->pop3_login_delay > 0)
 		conn_printf(s->conn, "LOGIN-DELAY %llu\r\n",

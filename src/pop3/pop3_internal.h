@@ -42,6 +42,7 @@ struct pop3_session {
 	struct conn *conn;
 	enum pop3_state state;
 	bool busy; /* waiting for work or streaming: input is not processed */
+	bool output_full; /* the client is not reading: wait for it to drain */
 	bool utf8; /* RFC 6856 UTF8 command given */
 	bool greeted;
 	unsigned bad_commands;

@@ -134,6 +134,14 @@ static void pop3_process_input(struct pop3_session *s)
 {
 	char line[POP3_MAX_SASL_LINE + 1];
 	while (!s->busy && !conn_closing(s->conn)) {
+		if (conn_output_pending(s->conn) > CONN_OUTPUT_HIGH) {
+			/* A client that pipelines without reading would make
+			 * us queue replies without bound: wait for it. */
+			s->output_full = true;
+			conn_want_drain(s->conn, true);
+			pop3_busy_begin(s);
+			break;
+		}
 		size_t max = s->sasl != NULL ? POP3_MAX_SASL_LINE : POP3_MAX_LINE;
 		size_t len;
 		enum conn_line_result r = conn_read_line(s->conn, line, max, &len);
@@ -162,8 +170,13 @@ static void pop3_on_input(struct conn *c, void *ctx)
 static void pop3_on_drained(struct conn *c, void *ctx)
 {
 	struct pop3_session *s = ctx;
-	if (s->streaming)
+	if (s->streaming) {
 		pop3_stream_pump(s);
+	} else if (s->output_full) {
+		s->output_full = false;
+		conn_want_drain(s->conn, false);
+		pop3_busy_end(s);
+	}
 }
 
 static void pop3_on_tls_ready(struct conn *c, void *ctx)
@@ -206,7 +219,7 @@ static void pop3_on_closed(struct conn *c, void *ctx, const char *reason)
 static bool pop3_is_busy(struct conn *c, void *ctx)
 {
 	const struct pop3_session *s = ctx;
-	return s->busy && s->delay_ev == NULL;
+	return s->busy && s->delay_ev == NULL && !s->output_full;
 }
 
 static const struct conn_handler pop3_handler = {

@@ -66,6 +66,13 @@ bool crlf_count_clean(const struct crlf_count *c)
 	return !c->unclean && c->line_start;
 }
 
+unsigned crlf_count_eol_pad(const struct crlf_count *c)
+{
+	if (c->line_start) /* also true when nothing was fed */
+		return 0;
+	return c->prev_cr ? 1 : 2;
+}
+
 uint64_t crlf_count_joined_size(const struct crlf_count *a, const struct crlf_count *b)
 {
 	uint64_t n = a->crlf_size + b->crlf_size;

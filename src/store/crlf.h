@@ -37,6 +37,14 @@ void crlf_count_feed(struct crlf_count *c, const void *data, size_t len);
 /* True if everything fed so far is CRLF clean (see above). */
 bool crlf_count_clean(const struct crlf_count *c);
 
+/*
+ * Bytes a POP3 multi-line response adds to end an unterminated last line
+ * (RFC 1939 3: the body ends with CRLF "." CRLF): 0 if the data is empty
+ * or ends with LF, 1 if it ends with a lone CR (completed to CRLF), else 2.
+ * Only the last byte fed matters.
+ */
+unsigned crlf_count_eol_pad(const struct crlf_count *c);
+
 /* CRLF size of the data counted by a followed by the data counted by b
  * (each counted from its own start): a CR ending a joins an LF starting b. */
 uint64_t crlf_count_joined_size(const struct crlf_count *a, const struct crlf_count *b);

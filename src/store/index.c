@@ -31,23 +31,24 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
                             "highestmodseq, new_mtime, cur_mtime) VALUES (?1, ?2, ?3, ?4, 0, 0, 0)",
     [INDEX_FOLDER_UPDATE] = "UPDATE folders SET uidnext = ?1, highestmodseq = ?2, "
                             "new_mtime = ?3, cur_mtime = ?4 WHERE id = ?5",
-    [INDEX_FOLDER_FORGET] = "UPDATE folders SET new_mtime = 0, cur_mtime = 0 WHERE id = ?1",
     [INDEX_MSG_LIST_NAMES] = "SELECT id, base, in_cur, suffix FROM messages WHERE folder = ?1",
     [INDEX_MSG_INSERT] = "INSERT INTO messages (folder, uid, base, in_cur, suffix, flags, "
-                         "size, crlf_size, crlf_clean, internal_date, uidl, modseq) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                         "size, crlf_size, crlf_clean, internal_date, uidl, modseq, "
+                         "eol_pad, pop3_hidden) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     [INDEX_MSG_RENAME] = "UPDATE messages SET in_cur = ?1, suffix = ?2, flags = ?3, "
                          "modseq = ?4 WHERE id = ?5",
     [INDEX_MSG_DELETE] = "DELETE FROM messages WHERE id = ?1",
     [INDEX_MSG_UIDL_USED] = "SELECT 1 FROM messages WHERE uidl = ?1 LIMIT 1",
-    [INDEX_MSG_FILE] = "SELECT folder, base, in_cur, suffix, crlf_clean FROM messages "
-                       "WHERE id = ?1",
-    [INDEX_MSG_SET_CLEAN] = "UPDATE messages SET crlf_clean = ?1 WHERE id = ?2",
+    [INDEX_MSG_FILE] = "SELECT folder, base, in_cur, suffix, crlf_clean, eol_pad "
+                       "FROM messages WHERE id = ?1",
+    [INDEX_MSG_SET_CLEAN] = "UPDATE messages SET crlf_clean = ?1, eol_pad = ?2 WHERE id = ?3",
     [INDEX_MSG_HIDE] = "UPDATE messages SET pop3_hidden = 1 WHERE id = ?1",
     [INDEX_MSG_RETRIEVED] = "UPDATE messages SET pop3_retrieved_at = ?1 WHERE id = ?2 "
                             "AND pop3_retrieved_at IS NULL",
-    [INDEX_VIEW_LIST] = "SELECT id, crlf_size, uidl FROM messages WHERE folder = ?1 "
-                        "AND pop3_hidden = 0 ORDER BY uid",
+    [INDEX_VIEW_LIST] =
+        "SELECT id, crlf_size + ifnull(eol_pad, 0), uidl FROM messages WHERE folder = ?1 "
+        "AND pop3_hidden = 0 ORDER BY uid",
     [INDEX_EXPIRE_LIST] = "SELECT id FROM messages WHERE folder = ?1 AND pop3_hidden = 0 "
                           "AND pop3_retrieved_at IS NOT NULL AND pop3_retrieved_at < ?2",
     [INDEX_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -78,6 +79,7 @@ static const char index_schema[] =
     " size INTEGER NOT NULL,"
     " crlf_size INTEGER NOT NULL,"
     " crlf_clean INTEGER,"
+    " eol_pad INTEGER,"
     " internal_date INTEGER NOT NULL,"
     " uidl TEXT NOT NULL,"
     " modseq INTEGER NOT NULL,"

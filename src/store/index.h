@@ -13,14 +13,20 @@
  *           new_mtime, cur_mtime)         -- mtimes in ns at the last scan,
  *                                            0 = scan next time
  *   messages(id, folder, uid, base, in_cur, suffix, flags, size, crlf_size,
- *            crlf_clean (1/0/NULL unknown), internal_date, uidl, modseq,
- *            pop3_hidden, pop3_retrieved_at)
+ *            crlf_clean (1/0/NULL unknown), eol_pad (0/1/2/NULL unknown),
+ *            internal_date, uidl,
+ *            modseq, pop3_hidden, pop3_retrieved_at)
  *            UNIQUE(folder, uid), UNIQUE(folder, base)
  *   meta(key PRIMARY KEY, value)
  * `dir` is the folder's directory name ("" for INBOX, ".Junk"), so that
  * two spellings of one folder share a row. `suffix` is what follows the
  * base name in the file name (":2,S"), so the current name is
- * base || suffix in new/ or cur/.
+ * base || suffix in new/ or cur/. `crlf_size` is the W= value (exact for
+ * IMAP RFC822.SIZE); a POP3 RETR sends crlf_size + eol_pad octets, because
+ * it has to end an unterminated last line (crlf_count_eol_pad(); unknown
+ * counts as 0 until the file is first read, see SYNC_TAIL_READS).
+ *
+ * Version history: 1 first release; 2 added eol_pad.
  */
 #ifndef YUBIN_STORE_INDEX_H
 #define YUBIN_STORE_INDEX_H
@@ -29,7 +35,7 @@
 
 #include "store/store_private.h"
 
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2
 #define INDEX_FILE_NAME "yubin.sqlite"
 #define INDEX_BUSY_TIMEOUT_MS 5000
 
@@ -37,18 +43,18 @@ enum index_stmt {
 	INDEX_FOLDER_GET,     /* dir -> id, uidvalidity, uidnext, highestmodseq, new/cur mtime */
 	INDEX_FOLDER_INSERT,  /* dir, name, uidvalidity, uidnext */
 	INDEX_FOLDER_UPDATE,  /* uidnext, highestmodseq, new_mtime, cur_mtime, id */
-	INDEX_FOLDER_FORGET,  /* id: new_mtime = cur_mtime = 0 */
 	INDEX_MSG_LIST_NAMES, /* folder -> id, base, in_cur, suffix */
 	INDEX_MSG_INSERT,     /* folder, uid, base, in_cur, suffix, flags, size, crlf_size,
-	                         crlf_clean, internal_date, uidl, modseq */
+	                         crlf_clean, internal_date, uidl, modseq, eol_pad,
+	                         pop3_hidden */
 	INDEX_MSG_RENAME,     /* in_cur, suffix, flags, modseq, id */
 	INDEX_MSG_DELETE,     /* id */
 	INDEX_MSG_UIDL_USED,  /* uidl -> 1 if any message has it */
-	INDEX_MSG_FILE,       /* id -> folder, base, in_cur, suffix, crlf_clean */
-	INDEX_MSG_SET_CLEAN,  /* crlf_clean, id */
+	INDEX_MSG_FILE,       /* id -> folder, base, in_cur, suffix, crlf_clean, eol_pad */
+	INDEX_MSG_SET_CLEAN,  /* crlf_clean, eol_pad, id */
 	INDEX_MSG_HIDE,       /* id */
 	INDEX_MSG_RETRIEVED,  /* at, id: only if not set yet */
-	INDEX_VIEW_LIST,      /* folder -> id, crlf_size, uidl (visible, by uid) */
+	INDEX_VIEW_LIST,      /* folder -> id, RETR size, uidl (visible, by uid) */
 	INDEX_EXPIRE_LIST,    /* folder, cutoff -> id (visible, retrieved before cutoff) */
 	INDEX_META_GET,       /* key -> value */
 	INDEX_META_SET,       /* key, value */

@@ -12,6 +12,7 @@
  */
 #include "store/store.h"
 
+#include "store/hidden.h"
 #include "store/index.h"
 #include "store/maildir.h"
 #include "store/pop3_view.h"
@@ -26,7 +27,8 @@
 
 #define POP3_META_LAST_LOGIN "pop3_last_login"
 
-/* A file to remove once the index transaction has committed. */
+/* A file to remove (or, in hide mode, to note in yubin-pop3-hidden) once
+ * the index transaction has committed. */
 struct view_doomed {
 	size_t folder;
 	bool in_cur;
@@ -55,8 +57,6 @@ static enum store_error view_remove(struct store_pop3_view *view, int64_t id,
                                     struct view_doomed_list *dl)
 {
 	struct pop3_view_priv *p = pop3_view_priv(view);
-	if (p->hide)
-		return view_step_id(view, INDEX_MSG_HIDE, id, "msg_hide");
 	struct pop3_view_file vf;
 	enum store_error err = pop3_view_file_get(view, id, &vf);
 	if (err == STORE_ERR_EXPUNGED)
@@ -68,6 +68,8 @@ static enum store_error view_remove(struct store_pop3_view *view, int64_t id,
 		dl->v = xrealloc(dl->v, dl->cap * sizeof(*dl->v));
 	}
 	dl->v[dl->n++] = (struct view_doomed){vf.folder, vf.in_cur, vf.name, vf.base_len};
+	if (p->hide)
+		return view_step_id(view, INDEX_MSG_HIDE, id, "msg_hide");
 	return view_step_id(view, INDEX_MSG_DELETE, id, "msg_delete");
 }
 
@@ -137,6 +139,39 @@ static void view_unlink_all(struct store_pop3_view *view, struct view_doomed_lis
 			xfree(dir);
 		}
 	}
+}
+
+/* Hide mode, after the index commit: note the base names beside the
+ * messages so that an index rebuild keeps them hidden (hidden.h). */
+static void view_note_hidden(struct store_pop3_view *view, const struct view_doomed_list *dl)
+{
+	struct pop3_view_priv *p = pop3_view_priv(view);
+	const char **bases = xcalloc(dl->n, sizeof(*bases));
+	size_t *lens = xcalloc(dl->n, sizeof(*lens));
+	for (size_t f = 0; f < p->nfolders; f++) {
+		size_t n = 0;
+		for (size_t i = 0; i < dl->n; i++) {
+			if (dl->v[i].folder != f)
+				continue;
+			bases[n] = dl->v[i].name;
+			lens[n++] = dl->v[i].base_len;
+		}
+		if (n > 0 &&
+		    hidden_append(p->folders[f].path, bases, lens, n, view->user->fsync) < 0)
+			log_error("store: op=pop3_note_hidden user=%s error=%s", view->user->name,
+			          store_errname(errno));
+	}
+	xfree(bases);
+	xfree(lens);
+}
+
+/* After the index commit: unlink the files, or note them as hidden. */
+static void view_finish(struct store_pop3_view *view, struct view_doomed_list *dl)
+{
+	if (pop3_view_priv(view)->hide)
+		view_note_hidden(view, dl);
+	else
+		view_unlink_all(view, dl);
 }
 
 static void view_doomed_free(struct view_doomed_list *dl)
@@ -225,7 +260,7 @@ enum store_error pop3_commit_prepare(struct store_pop3_view *view,
 	else
 		index_rollback(view->user);
 	if (err == STORE_OK)
-		view_unlink_all(view, &dl);
+		view_finish(view, &dl);
 	view_doomed_free(&dl);
 	return err;
 }
@@ -259,7 +294,7 @@ enum store_error store_pop3_commit(struct store_pop3_view *view, const bool *del
 	else
 		index_rollback(view->user);
 	if (err == STORE_OK)
-		view_unlink_all(view, &dl);
+		view_finish(view, &dl);
 	view_doomed_free(&dl);
 	return err;
 }

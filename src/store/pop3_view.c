@@ -88,6 +88,12 @@ static size_t view_folder_index(const struct pop3_view_priv *p, int64_t folder_i
 
 /* Where message id lives now, per the index. STORE_ERR_EXPUNGED if its
  * row is gone (or its folder is not in this view). */
+static int view_column_or(sqlite3_stmt *st, int col, int null_value)
+{
+	return sqlite3_column_type(st, col) == SQLITE_NULL ? null_value
+	                                                   : sqlite3_column_int(st, col);
+}
+
 enum store_error pop3_view_file_get(struct store_pop3_view *view, int64_t id,
                                     struct pop3_view_file *vf)
 {
@@ -103,8 +109,8 @@ enum store_error pop3_view_file_get(struct store_pop3_view *view, int64_t id,
 		size_t slen = (size_t)sqlite3_column_bytes(st, 3);
 		vf->base_len = blen;
 		vf->in_cur = sqlite3_column_int(st, 2) != 0;
-		vf->clean =
-		    sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 4);
+		vf->clean = view_column_or(st, 4, -1);
+		vf->eol_pad = view_column_or(st, 5, -1);
 		vf->name = xmalloc(blen + slen + 1);
 		memcpy(vf->name, sqlite3_column_text(st, 1), blen);
 		memcpy(vf->name + blen, sqlite3_column_text(st, 3), slen);
@@ -235,7 +241,8 @@ static enum store_error view_find_file(struct store_pop3_view *view, const struc
 	return STORE_ERR_EXPUNGED;
 }
 
-/* crlf_clean was unknown (sizes came from the name): read once, cache. */
+/* crlf_clean or eol_pad was unknown (sizes came from the name): read the
+ * file once and cache both. A read error just means "not clean". */
 static bool view_compute_clean(struct store_pop3_view *view, int64_t id, int fd)
 {
 	struct crlf_count cc;
@@ -245,7 +252,8 @@ static bool view_compute_clean(struct store_pop3_view *view, int64_t id, int fd)
 	sqlite3_stmt *st = index_stmt(view->user, INDEX_MSG_SET_CLEAN);
 	if (st != NULL) {
 		sqlite3_bind_int(st, 1, clean ? 1 : 0);
-		sqlite3_bind_int64(st, 2, id);
+		sqlite3_bind_int(st, 2, (int)crlf_count_eol_pad(&cc));
+		sqlite3_bind_int64(st, 3, id);
 		index_step_done(view->user, st, "set_clean"); /* only a cache */
 	}
 	return clean;
@@ -268,7 +276,10 @@ enum store_error store_pop3_msg_open(struct store_pop3_view *view, size_t i, int
 		xfree(vf.name);
 		return STORE_ERR_TEMP;
 	}
-	*crlf_clean_r = vf.clean >= 0 ? vf.clean != 0 : view_compute_clean(view, m->id, fd);
+	if (vf.clean >= 0 && vf.eol_pad >= 0)
+		*crlf_clean_r = vf.clean != 0;
+	else
+		*crlf_clean_r = view_compute_clean(view, m->id, fd);
 	*disk_size_r = (uint64_t)st.st_size;
 	*fd_r = fd;
 	xfree(vf.name);

@@ -31,7 +31,8 @@ struct pop3_view_priv {
 struct pop3_view_file {
 	size_t folder;
 	bool in_cur;
-	int clean; /* 1, 0, -1 unknown */
+	int clean;   /* 1, 0, -1 unknown */
+	int eol_pad; /* 0..2, -1 unknown */
 	char *name;
 	size_t base_len;
 };

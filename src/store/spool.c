@@ -95,6 +95,8 @@ enum store_error store_spool_write(struct store_spool *sp, const void *data, siz
 {
 	if (sp->failed)
 		return STORE_ERR_TEMP;
+	if (len == 0)
+		return sp->over_quota ? STORE_ERR_QUOTA : STORE_OK;
 	crlf_count_feed(&sp->count, data, len);
 	if (sp->over_quota)
 		return STORE_ERR_QUOTA;

@@ -56,6 +56,7 @@ static void sync_ctx_free(struct sync_ctx *c)
 	sync_list_free(&c->idx, true);
 	sync_list_free(&c->added, false); /* names belong to c->disk */
 	uidlist_free(&c->ul);
+	hidden_free(&c->hidden);
 	for (int i = 0; i < 2; i++)
 		if (c->sub_fd[i] >= 0)
 			close(c->sub_fd[i]);

@@ -26,6 +26,17 @@
 #define SYNC_MTIME_SETTLE 2
 
 /*
+ * POP3 RETR ends an unterminated last line with CRLF, so the size a view
+ * reports needs the file's last byte (index.h: eol_pad), which a name with
+ * S=/W= does not tell. Reading it costs one disk read per file: fine for
+ * the few files of a normal sync, too slow for indexing a migrated 100,000
+ * message Maildir from a cold cache. So one sync reads the tails of at most
+ * this many new files (the newest); the others count as terminated (what
+ * Dovecot reports, too) until their first RETR/TOP reads them.
+ */
+#define SYNC_TAIL_READS 2000
+
+/*
  * Sync folder `name` (NULL or "INBOX" for INBOX) of u; *folder_id_r is its
  * index id. force scans even if the mtimes say nothing changed.
  * STORE_ERR_NOTFOUND if the name is invalid or the folder does not exist.

@@ -6,6 +6,7 @@
  * opened: what makes indexing 100,000 messages take under a second);
  * otherwise the file is read once and its CRLF cleanliness is kept too.
  */
+#include "store/sync.h"
 #include "store/sync_private.h"
 
 #include "store/crlf.h"
@@ -40,14 +41,39 @@ static int sync_sort_added(const void *x, const void *y)
 
 struct sync_new_msg {
 	uint64_t size, vsize;
-	int clean; /* 1, 0 or -1 unknown */
+	int clean;   /* 1, 0 or -1 unknown */
+	int eol_pad; /* crlf_count_eol_pad() of the file, -1 unknown */
 	int64_t date;
 	char uidl[STORE_UIDL_MAX + 1];
 };
 
+/* Read what the name does not tell: everything (no W=), or just the last
+ * byte, which decides how many bytes POP3 adds to end the last line. */
+static int sync_read_file(int fd, const struct maildir_name_info *info, off_t file_size,
+                          struct sync_new_msg *m)
+{
+	struct crlf_count cc;
+	crlf_count_init(&cc);
+	if (!info->has_vsize) {
+		if (crlf_count_fd(fd, &cc) < 0)
+			return -1;
+		m->size = cc.size;
+		m->vsize = cc.crlf_size;
+		m->clean = crlf_count_clean(&cc) ? 1 : 0;
+	} else if (file_size > 0) {
+		char last;
+		ssize_t n = pread(fd, &last, 1, file_size - 1);
+		if (n < 0)
+			return -1;
+		crlf_count_feed(&cc, &last, (size_t)n);
+	}
+	m->eol_pad = (int)crlf_count_eol_pad(&cc);
+	return 0;
+}
+
 /* Sizes from the name, else from the file; false if the file is gone. */
 static bool sync_sizes(struct sync_ctx *c, const struct sync_entry *e,
-                       const struct maildir_name_info *info, struct sync_new_msg *m)
+                       const struct maildir_name_info *info, bool read_tail, struct sync_new_msg *m)
 {
 	int dfd = c->sub_fd[e->in_cur ? SYNC_CUR : SYNC_NEW];
 	struct stat st;
@@ -57,25 +83,23 @@ static bool sync_sizes(struct sync_ctx *c, const struct sync_entry *e,
 	m->size = info->has_size ? info->size : (uint64_t)st.st_size;
 	m->vsize = info->vsize;
 	m->clean = -1;
-	if (info->has_vsize)
-		return true;
+	m->eol_pad = st.st_size == 0 ? 0 : -1;
+	if (info->has_vsize && (st.st_size == 0 || !read_tail))
+		return true; /* nothing to read, or left for later (sync.h) */
 	int fd = openat(dfd, e->name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct crlf_count cc;
-	if (fd < 0 || crlf_count_fd(fd, &cc) < 0) {
+	if (fd < 0 || sync_read_file(fd, info, st.st_size, m) < 0) {
 		int err = errno;
 		if (fd >= 0)
 			close(fd);
 		if (err == ENOENT)
 			return false;
-		/* Unreadable: list it with what stat says, RETR will fail. */
+		/* Unreadable: list it with what we know, RETR will fail. */
 		sync_errno(c, "read_size", err);
-		m->vsize = m->size;
+		if (!info->has_vsize)
+			m->vsize = m->size;
 		return true;
 	}
 	close(fd);
-	m->size = cc.size;
-	m->vsize = cc.crlf_size;
-	m->clean = crlf_count_clean(&cc) ? 1 : 0;
 	return true;
 }
 
@@ -112,13 +136,14 @@ static void sync_uidl(struct sync_ctx *c, const struct sync_entry *e, char *out)
 	}
 }
 
-static enum store_error sync_insert(struct sync_ctx *c, const struct sync_entry *e, uint32_t uid)
+static enum store_error sync_insert(struct sync_ctx *c, const struct sync_entry *e, uint32_t uid,
+                                    bool read_tail)
 {
 	struct maildir_name_info info;
 	size_t len = strlen(e->name);
 	maildir_name_parse(e->name, len, &info);
 	struct sync_new_msg m;
-	if (!sync_sizes(c, e, &info, &m))
+	if (!sync_sizes(c, e, &info, read_tail, &m))
 		return STORE_OK; /* vanished since readdir: the next sync sees it gone */
 	sync_uidl(c, e, m.uidl);
 	const char *flags;
@@ -140,6 +165,10 @@ static enum store_error sync_insert(struct sync_ctx *c, const struct sync_entry 
 	sqlite3_bind_int64(st, 10, m.date);
 	index_bind_text(st, 11, m.uidl, strlen(m.uidl));
 	sqlite3_bind_int64(st, 12, c->f.modseq + 1);
+	if (m.eol_pad >= 0)
+		sqlite3_bind_int(st, 13, m.eol_pad);
+	/* hidden.h: hidden before the index was rebuilt stays hidden */
+	sqlite3_bind_int(st, 14, hidden_contains(c->hidden, e->name, e->base_len) ? 1 : 0);
 	c->changed = true;
 	return index_step_done(c->u, st, "msg_insert");
 }
@@ -155,6 +184,7 @@ enum store_error sync_add_new(struct sync_ctx *c)
 		return STORE_OK;
 	if (!c->ul_read)
 		c->ul = uidlist_read(c->path);
+	c->hidden = hidden_read(c->path);
 	bool dovecot_uids = c->ul != NULL && c->ul->uidvalidity == c->f.uidvalidity;
 	for (size_t i = 0; c->ul != NULL && i < c->added.n; i++) {
 		struct sync_entry *e = &c->added.v[i];
@@ -178,7 +208,8 @@ enum store_error sync_add_new(struct sync_ctx *c)
 			return STORE_ERR_PERM;
 		}
 		c->f.uidnext = uid + 1;
-		err = sync_insert(c, e, uid);
+		/* The newest files (last in this order) get their tails read. */
+		err = sync_insert(c, e, uid, c->added.n - i <= SYNC_TAIL_READS);
 	}
 	return err;
 }

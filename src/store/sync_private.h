@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/hidden.h"
 #include "store/maildir_name.h"
 #include "store/store_private.h"
 #include "store/uidlist.h"
@@ -47,7 +48,8 @@ struct sync_ctx {
 	struct sync_folder_row f;
 	struct sync_list disk, idx, added;
 	struct uidlist *ul;
-	bool ul_read; /* ul is what dovecot-uidlist holds (NULL: nothing usable) */
+	bool ul_read;              /* ul is what dovecot-uidlist holds (NULL: nothing usable) */
+	struct hidden_set *hidden; /* yubin-pop3-hidden, read with ul */
 	bool changed;
 };
 
