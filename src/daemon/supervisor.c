@@ -87,7 +87,8 @@ static pid_t supervisor_spawn(struct supervisor *sv, unsigned index)
 		.uid = sv->uid,
 		.gid = sv->gid,
 	};
-	_exit(worker_main(&p));
+	/* exit(), not _exit(): LeakSanitizer checks the worker at exit */
+	exit(worker_main(&p));
 }
 
 static void supervisor_start_worker(struct supervisor *sv, unsigned i)

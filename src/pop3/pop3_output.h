@@ -12,9 +12,10 @@
  * n lines of body. The header ends at the first empty line; a message
  * without one is all header.
  *
- * The CRLF size of a message (what LIST reports) is the encoder's output
- * size without stuffing dots, without the CRLF added to a last line that
- * lacks one, and without the terminating ".\r\n".
+ * The size LIST reports (computed by the store) is the encoder's output
+ * size without the stuffing dots and without the terminating ".\r\n": it
+ * includes the CRLF added to a last line that lacks one, so that a client
+ * receives exactly the octets announced.
  */
 #ifndef YUBIN_POP3_POP3_OUTPUT_H
 #define YUBIN_POP3_POP3_OUTPUT_H

@@ -265,9 +265,9 @@ def make_server(tls_files):
 
     def factory(overrides=None, users=None, start=True, workers=2):
         srv = Server(tls_files, overrides, workers=workers)
+        servers.append(srv)  # cleaned up even if what follows fails
         for name, pw in (USERS if users is None else users).items():
             srv.add_user(name, pw)
-        servers.append(srv)
         return srv.start() if start else srv
 
     yield factory
