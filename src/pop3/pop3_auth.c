@@ -73,23 +73,24 @@ static void pop3_capa_expire(struct pop3_session *s)
 		conn_printf(s->conn, "EXPIRE %u\r\n", days);
 }
 
+/*
+ * RFC 2449 5. The IANA POP3 capability registry lists every capability we
+ * have in both states (USER, SASL and STLS included, although their
+ * commands are only valid before login), so the list is the same before
+ * and after login.
+ */
 void pop3_cmd_capa(struct pop3_session *s, const struct pop3_command *cmd)
 {
-	bool auth_state = s->state == POP3_STATE_AUTHORIZATION;
 	conn_write_str(s->conn, "+OK Capability list follows\r\n"
 				"TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
-	if (auth_state && pop3_plaintext_allowed(s))
+	if (pop3_plaintext_allowed(s))
 		conn_write_str(s->conn, "USER\r\n");
-	if (auth_state) {
-		char mechs[512];
-		pop3_mechanisms(s, mechs, sizeof(mechs));
-		if (mechs[0] != '\0')
-			conn_printf(s->conn, "SASL %s\r\n", mechs);
-		if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
-			conn_write_str(s->conn, "STLS\r\n");
-	}
-	/* RFC 6856 2: listed in both states, even though the command itself
-	 * is only valid before login. */
+	char mechs[512];
+	pop3_mechanisms(s, mechs, sizeof(mechs));
+	if (mechs[0] != '\0')
+		conn_printf(s->conn, "SASL %s\r\n", mechs);
+	if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
+		conn_write_str(s->conn, "STLS\r\n");
 	conn_write_str(s->conn, "UTF8\r\n");
 	pop3_capa_expire(s);
 	if (s->env->cfg->pop3_login_delay > 0)
