@@ -27,6 +27,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -204,6 +205,9 @@ int cli_deliver(struct cli_context *ctx)
 	int rc = deliver_parse_args(ctx, &a);
 	if (rc != 0)
 		return rc;
+	/* Postfix exports the envelope sender to mailbox_command as $SENDER. */
+	if (a.sender == NULL)
+		a.sender = getenv("SENDER");
 	log_set_role("deliver");
 	if (a.sender != NULL && !deliver_sender_valid(a.sender)) {
 		fprintf(stderr, "yubin: invalid sender address\n");
@@ -216,7 +220,10 @@ int cli_deliver(struct cli_context *ctx)
 	}
 	if (geteuid() != 0 && access(ctx->cfg.data_dir, W_OK | X_OK) != 0) {
 		/* Run by an MTA as the recipient (Postfix mailbox_command):
-		 * the running server delivers for us. */
+		 * the running server delivers for us. LMTP has no folders. */
+		if (a.folder != NULL)
+			fprintf(stderr, "yubin: -m %s ignored: delivering through LMTP to INBOX\n",
+				a.folder);
 		return cli_deliver_lmtp(&ctx->cfg, user, a.sender);
 	}
 	if ((rc = cli_become_mail_user(ctx)) != 0)

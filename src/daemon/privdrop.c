@@ -6,6 +6,8 @@
 #include "lib/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
@@ -45,6 +47,12 @@ bool privdrop_switch(uid_t uid, gid_t gid, char **err_r)
 	return true;
 }
 
+/*
+ * Several `yubin` commands may start at once on a fresh install. The
+ * directory is made under a temporary name, given to its owner, and only
+ * then moved into place (without replacing anything), so nobody ever sees
+ * it half set up; whoever loses the race just uses the winner's.
+ */
 bool privdrop_ensure_dir(const char *dir, uid_t uid, gid_t gid, char **err_r)
 {
 	struct stat st;
@@ -55,13 +63,24 @@ bool privdrop_ensure_dir(const char *dir, uid_t uid, gid_t gid, char **err_r)
 		}
 		return true;
 	}
-	if (errno != ENOENT || mkdir(dir, 0700) != 0) {
-		*err_r = xasprintf("cannot create %s: %s", dir, strerror(errno));
+	if (errno != ENOENT) {
+		*err_r = xasprintf("cannot use %s: %s", dir, strerror(errno));
 		return false;
 	}
-	if (geteuid() == 0 && chown(dir, uid, gid) != 0) {
-		*err_r = xasprintf("cannot chown %s: %s", dir, strerror(errno));
-		return false;
+	char *tmp = xasprintf("%s.new.%ld", dir, (long)getpid());
+	int err = 0;
+	if (mkdir(tmp, 0700) != 0) {
+		err = errno;
+	} else {
+		if (geteuid() == 0 && chown(tmp, uid, gid) != 0)
+			err = errno;
+		else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_NOREPLACE) != 0)
+			err = errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0
+											  : errno;
+		rmdir(tmp); /* gone already if the rename worked */
 	}
-	return true;
+	if (err != 0)
+		*err_r = xasprintf("cannot create %s: %s", dir, strerror(err));
+	free(tmp);
+	return err == 0;
 }

@@ -6,8 +6,9 @@
  * then only waits for signals. A worker that dies is replaced (its
  * connection counts are forgotten first); workers that keep dying at
  * start-up stop the server with an error instead of looping. SIGHUP
- * re-reads the configuration and replaces the workers; SIGTERM/SIGINT stop
- * everything gracefully.
+ * re-reads the configuration and starts a new generation of workers; the
+ * old ones retire (no new connections, exit when their sessions end), so a
+ * reload interrupts nobody. SIGTERM/SIGINT stop everything gracefully.
  */
 #include "daemon/supervisor.h"
 
@@ -50,6 +51,9 @@ struct supervisor {
 	struct addrlimit *limits;
 	struct supervisor_worker *workers;
 	unsigned nworkers;
+	unsigned generation;
+	pid_t *retired; /* workers of older generations, still finishing */
+	size_t nretired;
 	unsigned quick_deaths;
 	bool drop;
 	uid_t uid;
@@ -91,11 +95,32 @@ static pid_t supervisor_spawn(struct supervisor *sv, unsigned index)
 	exit(worker_main(&p));
 }
 
+/* Generations alternate between two sets of addrlimit rows, so that a
+ * new worker does not share counters with the one it replaced while that
+ * one is still retiring. */
+static unsigned supervisor_row(const struct supervisor *sv, unsigned i)
+{
+	return (sv->generation % 2) * sv->nworkers + i;
+}
+
 static void supervisor_start_worker(struct supervisor *sv, unsigned i)
 {
-	addrlimit_reset_worker(sv->limits, i);
-	sv->workers[i].pid = supervisor_spawn(sv, i);
+	unsigned row = supervisor_row(sv, i);
+	addrlimit_reset_worker(sv->limits, row);
+	sv->workers[i].pid = supervisor_spawn(sv, row);
 	sv->workers[i].started = time(NULL);
+}
+
+static bool supervisor_forget_retired(struct supervisor *sv, pid_t pid)
+{
+	for (size_t i = 0; i < sv->nretired; i++) {
+		if (sv->retired[i] == pid) {
+			sv->retired[i] = sv->retired[--sv->nretired];
+			log_debug("event=worker_retired pid=%ld", (long)pid);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Reap dead children; replace workers unless we are stopping. */
@@ -104,6 +129,8 @@ static bool supervisor_reap(struct supervisor *sv, bool stopping)
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (supervisor_forget_retired(sv, pid))
+			continue;
 		for (unsigned i = 0; i < sv->nworkers; i++) {
 			if (sv->workers[i].pid != pid)
 				continue;
@@ -127,25 +154,29 @@ static bool supervisor_reap(struct supervisor *sv, bool stopping)
 
 static unsigned supervisor_alive(const struct supervisor *sv)
 {
-	unsigned n = 0;
+	unsigned n = (unsigned)sv->nretired;
 	for (unsigned i = 0; i < sv->nworkers; i++)
 		n += sv->workers[i].pid > 0;
 	return n;
 }
 
-static void supervisor_stop_workers(struct supervisor *sv)
+static void supervisor_signal_all(struct supervisor *sv, int sig)
 {
 	for (unsigned i = 0; i < sv->nworkers; i++)
 		if (sv->workers[i].pid > 0)
-			kill(sv->workers[i].pid, SIGTERM);
+			kill(sv->workers[i].pid, sig);
+	for (size_t i = 0; i < sv->nretired; i++)
+		kill(sv->retired[i], sig);
+}
+
+static void supervisor_stop_workers(struct supervisor *sv)
+{
+	supervisor_signal_all(sv, SIGTERM);
 	time_t deadline = time(NULL) + SUPERVISOR_STOP_TIMEOUT;
 	while (supervisor_alive(sv) > 0) {
 		supervisor_reap(sv, true);
-		if (time(NULL) >= deadline) {
-			for (unsigned i = 0; i < sv->nworkers; i++)
-				if (sv->workers[i].pid > 0)
-					kill(sv->workers[i].pid, SIGKILL);
-		}
+		if (time(NULL) >= deadline)
+			supervisor_signal_all(sv, SIGKILL);
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
@@ -210,7 +241,16 @@ static void supervisor_reload(struct supervisor *sv)
 		return;
 	}
 	log_info("event=reload");
-	supervisor_stop_workers(sv);
+	/* The old generation retires; its sessions keep their (old) config. */
+	for (unsigned i = 0; i < sv->nworkers; i++) {
+		if (sv->workers[i].pid <= 0)
+			continue;
+		kill(sv->workers[i].pid, SIGUSR1);
+		sv->retired = xrealloc(sv->retired, (sv->nretired + 1) * sizeof(pid_t));
+		sv->retired[sv->nretired++] = sv->workers[i].pid;
+		sv->workers[i].pid = 0;
+	}
+	sv->generation++;
 	config_deinit(&sv->ctx->cfg);
 	sv->ctx->cfg = fresh.cfg;
 	sv->cfg = &sv->ctx->cfg;
@@ -273,7 +313,7 @@ int supervisor_main(struct cli_context *ctx)
 	}
 	sv.nworkers = config_worker_count(sv.cfg);
 	sv.workers = xcalloc(sv.nworkers, sizeof(*sv.workers));
-	sv.limits = addrlimit_new(sv.nworkers);
+	sv.limits = addrlimit_new(2 * sv.nworkers); /* two generations, see supervisor_row */
 	sigemptyset(&sv.sigs);
 	sigaddset(&sv.sigs, SIGCHLD);
 	sigaddset(&sv.sigs, SIGTERM);
@@ -291,5 +331,6 @@ int supervisor_main(struct cli_context *ctx)
 	tls_server_free(&sv.tls);
 	addrlimit_free(&sv.limits);
 	free(sv.workers);
+	free(sv.retired);
 	return rc;
 }

@@ -40,8 +40,9 @@ struct worker {
 	struct server_env env;
 	struct worker_listener *listeners;
 	size_t nlisteners;
-	struct event *sigterm, *sigint, *check;
+	struct event *sigterm, *sigint, *sigusr1, *check;
 	bool stopping;
+	bool retiring; /* replaced after a reload: finish sessions, take no new ones */
 	time_t stop_deadline;
 	char **folders;
 };
@@ -88,11 +89,38 @@ static void worker_on_accept_error(struct evconnlistener *evl, void *arg)
 static void worker_check_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	/* Sessions that finished what they were doing can go now. */
-	conn_loop_close_idle(w->env.loop);
+	/* Stopping: sessions that finished what they were doing can go now.
+	 * Retiring: sessions end when their clients are done. */
+	if (w->stopping)
+		conn_loop_close_idle(w->env.loop);
 	bool idle = conn_loop_count(w->env.loop) == 0 && workpool_pending(w->env.pool) == 0;
-	if (idle || time(NULL) >= w->stop_deadline)
+	if (idle || (w->stopping && time(NULL) >= w->stop_deadline))
 		event_base_loopexit(w->base, NULL);
+}
+
+static void worker_stop_accepting(struct worker *w)
+{
+	for (size_t i = 0; i < w->nlisteners; i++) {
+		evconnlistener_disable(w->listeners[i].evl);
+		evtimer_del(w->listeners[i].retry);
+	}
+	if (w->check == NULL) {
+		w->check = event_new(w->base, -1, EV_PERSIST, worker_check_done, w);
+		struct timeval tv = {.tv_sec = 0, .tv_usec = 100 * 1000};
+		event_add(w->check, &tv);
+	}
+}
+
+/* SIGUSR1 after a reload: new workers took over the listeners; this one
+ * serves its open sessions to their natural end, then exits. */
+static void worker_on_retire(evutil_socket_t sig, short what, void *arg)
+{
+	struct worker *w = arg;
+	if (w->stopping || w->retiring)
+		return;
+	w->retiring = true;
+	log_debug("event=retiring connections=%u", conn_loop_count(w->env.loop));
+	worker_stop_accepting(w);
 }
 
 static void worker_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -102,13 +130,9 @@ static void worker_on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	w->stopping = true;
 	log_debug("event=stopping connections=%u", conn_loop_count(w->env.loop));
-	for (size_t i = 0; i < w->nlisteners; i++)
-		evconnlistener_disable(w->listeners[i].evl);
-	conn_loop_close_idle(w->env.loop);
 	w->stop_deadline = time(NULL) + WORKER_SHUTDOWN_GRACE;
-	w->check = event_new(w->base, -1, EV_PERSIST, worker_check_done, w);
-	struct timeval tv = {.tv_sec = 0, .tv_usec = 100 * 1000};
-	event_add(w->check, &tv);
+	worker_stop_accepting(w);
+	conn_loop_close_idle(w->env.loop);
 }
 
 /* pop3.folders "INBOX, Junk" -> {"INBOX", "Junk"} */
@@ -183,6 +207,7 @@ static void worker_teardown(struct worker *w)
 		event_free(w->check);
 	event_free(w->sigterm);
 	event_free(w->sigint);
+	event_free(w->sigusr1);
 	event_base_free(w->base);
 }
 
@@ -215,8 +240,10 @@ int worker_main(const struct worker_params *p)
 	worker_setup_listeners(&w, p->listeners);
 	w.sigterm = evsignal_new(w.base, SIGTERM, worker_on_signal, &w);
 	w.sigint = evsignal_new(w.base, SIGINT, worker_on_signal, &w);
+	w.sigusr1 = evsignal_new(w.base, SIGUSR1, worker_on_retire, &w);
 	event_add(w.sigterm, NULL);
 	event_add(w.sigint, NULL);
+	event_add(w.sigusr1, NULL);
 	log_debug("event=worker_started pid=%ld", (long)getpid());
 	event_base_dispatch(w.base);
 	worker_teardown(&w);

@@ -4,7 +4,9 @@
  * A worker inherits the listening sockets, switches to the mail user (when
  * started as root), and runs until SIGTERM/SIGINT, then stops accepting,
  * lets sessions that are idle close, gives busy ones a few seconds, and
- * exits. Workers share nothing in memory except the addrlimit counters.
+ * exits. SIGUSR1 (after a reload) retires it: it stops accepting and exits
+ * once its last session has ended on its own. Workers share nothing in
+ * memory except the addrlimit counters.
  */
 #ifndef YUBIN_DAEMON_WORKER_H
 #define YUBIN_DAEMON_WORKER_H
@@ -23,7 +25,7 @@ struct worker_params {
 	const struct listener_set *listeners;
 	struct addrlimit *limits;
 	struct tls_server *tls; /* NULL without TLS */
-	unsigned index;
+	unsigned index; /* for logs and this worker's addrlimit row */
 	bool drop_privileges;
 	uid_t uid;
 	gid_t gid;

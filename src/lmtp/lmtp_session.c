@@ -312,12 +312,18 @@ static bool lmtp_is_busy(struct conn *c, void *ctx)
 	return s->busy || s->phase != LMTP_PHASE_COMMAND || s->has_mail;
 }
 
+static void lmtp_goodbye(struct conn *c, void *ctx)
+{
+	lmtp_reply(ctx, "421 4.3.2 Service shutting down, closing connection");
+}
+
 static const struct conn_handler lmtp_handler = {
 	.input = lmtp_on_input,
 	.drained = lmtp_on_drained,
 	.tls_ready = lmtp_on_tls_ready,
 	.closed = lmtp_on_closed,
 	.busy = lmtp_is_busy,
+	.goodbye = lmtp_goodbye,
 };
 
 void lmtp_session_accept(struct server_env *env, int fd, const struct sockaddr *peer,

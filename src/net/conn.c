@@ -165,6 +165,8 @@ void conn_loop_close_idle(struct conn_loop *loop)
 {
 	for (struct conn *c = loop->all; c != NULL; c = c->next)
 		if (!c->closing && (c->h->busy == NULL || !c->h->busy(c, c->ctx))) {
+			if (c->h->goodbye != NULL && !c->handshaking)
+				c->h->goodbye(c, c->ctx);
 			c->close_reason = "shutdown";
 			conn_close(c, true);
 		}

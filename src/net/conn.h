@@ -50,6 +50,9 @@ struct conn_handler {
 	/* Optional: true while the session is in the middle of something
 	 * (a delivery, a RETR) that a graceful shutdown should let finish. */
 	bool (*busy)(struct conn *c, void *ctx);
+	/* Optional: the server is shutting down and this idle connection
+	 * is about to be closed: a last chance to say so (RFC 5321 3.8). */
+	void (*goodbye)(struct conn *c, void *ctx);
 };
 
 /* ---- the per-worker loop context ---- */

@@ -222,12 +222,20 @@ static bool pop3_is_busy(struct conn *c, void *ctx)
 	return s->busy && s->delay_ev == NULL && !s->output_full;
 }
 
+static void pop3_goodbye(struct conn *c, void *ctx)
+{
+	struct pop3_session *s = ctx;
+	if (s->greeted)
+		pop3_reply(s, "-ERR [SYS/TEMP] Server shutting down, try again later.");
+}
+
 static const struct conn_handler pop3_handler = {
 	.input = pop3_on_input,
 	.drained = pop3_on_drained,
 	.tls_ready = pop3_on_tls_ready,
 	.closed = pop3_on_closed,
 	.busy = pop3_is_busy,
+	.goodbye = pop3_goodbye,
 };
 
 void pop3_session_accept(struct server_env *env, int fd, const struct sockaddr *peer,

@@ -174,7 +174,9 @@ int maildir_mkdir_p(const char *path)
 
 int maildir_create(const char *path)
 {
-	static const char *const subdirs[] = {"cur", "new", "tmp"};
+	/* new/ last: its existence is what marks a Maildir as ready, so a
+	 * concurrent delivery that sees it will find tmp/ too. */
+	static const char *const subdirs[] = {"tmp", "cur", "new"};
 	if (maildir_mkdir_p(path) < 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++) {

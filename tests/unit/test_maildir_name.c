@@ -130,7 +130,7 @@ static void test_parse_table(void **state)
 		const struct parse_case *c = &parse_cases[i];
 		struct maildir_name_info info;
 		maildir_name_parse(c->name, strlen(c->name), &info);
-		print_message("case %zu: %s\n", i, c->name);
+		print_message("# case %zu: %s\n", i, c->name);
 		assert_int_equal(info.base_len, c->base_len);
 		assert_int_equal(info.has_info, c->has_info);
 		if (c->flags == NULL) {
@@ -290,7 +290,7 @@ static void test_crlf_table(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(crlf_cases) / sizeof(crlf_cases[0]); i++) {
 		const struct crlf_case *c = &crlf_cases[i];
-		print_message("case %zu\n", i);
+		print_message("# case %zu\n", i);
 		struct crlf_count cc;
 		crlf_count_init(&cc); /* whole */
 		crlf_count_feed(&cc, c->in, c->len);

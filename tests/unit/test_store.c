@@ -191,7 +191,7 @@ static void test_user_maildir(void **state)
 		struct store_settings s = {"/data", cases[i].tmpl, "h", false};
 		char *path = (char *)1;
 		enum store_error err = store_user_maildir(&s, cases[i].user, &path);
-		print_message("case %zu: %s %s\n", i, cases[i].tmpl, cases[i].user);
+		print_message("# case %zu: %s %s\n", i, cases[i].tmpl, cases[i].user);
 		if (cases[i].want == NULL) {
 			assert_int_equal(err, STORE_ERR_PERM);
 			assert_null(path);
@@ -234,7 +234,7 @@ static void test_folder_names(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *dir = maildir_folder_dirname(cases[i].name);
-		print_message("case %zu\n", i);
+		print_message("# case %zu\n", i);
 		if (cases[i].dir == NULL) {
 			assert_null(dir);
 		} else {

@@ -150,7 +150,7 @@ static void test_bad_headers(void **state)
 	    "garbage\n1 :x\n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		print_message("case %zu\n", i);
+		print_message("# case %zu\n", i);
 		struct uidlist *ul = parse(bad[i]);
 		assert_null(ul);
 	}
@@ -414,7 +414,7 @@ static void test_view_dovecot_cases(void **state)
 	struct env *e = *state;
 	for (size_t i = 0; i < sizeof(dove_cases) / sizeof(dove_cases[0]); i++) {
 		const struct dove_case *c = &dove_cases[i];
-		print_message("case %s\n", c->name);
+		print_message("# case %s\n", c->name);
 		char user[32], dir[512];
 		snprintf(user, sizeof(user), "user%zu", i);
 		struct store_user *u;

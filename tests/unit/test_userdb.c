@@ -442,7 +442,7 @@ static void test_big(void **state)
 	assert_int_equal(userdb_lookup(db, "user100000@example.com", &stored), USERDB_NOTFOUND);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* Reported, not asserted: a loaded machine must not fail the test. */
-	print_message("1000 lookups in a %d-user file: %.3f s\n", BIG_USERS,
+	print_message("# 1000 lookups in a %d-user file: %.3f s\n", BIG_USERS,
 		      (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	userdb_free(&db);
 	struct name_list l = {0};
