@@ -251,6 +251,10 @@ enum store_error index_open(struct store_user *u)
 
 sqlite3_stmt *index_stmt(struct store_user *u, enum index_stmt id)
 {
+	/* The index may have been closed to save memory (store_pop3_open):
+	 * it comes back on first use. */
+	if (u->index == NULL && index_open(u) != STORE_OK)
+		return NULL;
 	struct index *ix = u->index;
 	sqlite3_stmt **st = &ix->stmts[id];
 	if (*st == NULL) {

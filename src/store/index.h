@@ -72,7 +72,7 @@ enum store_error index_open(struct store_user *u);
 void index_close(struct store_user *u);
 
 /* The prepared statement, reset and with its bindings cleared; NULL (and
- * logged) on error. The index must be open. */
+ * logged) on error. Opens the index if it is closed. */
 sqlite3_stmt *index_stmt(struct store_user *u, enum index_stmt id);
 
 /*

@@ -198,6 +198,10 @@ enum store_error store_pop3_open(struct store_user *user, const struct store_pop
 		store_pop3_close(&view);
 		return err;
 	}
+	/* Most sessions now sit idle or read files: a database connection
+	 * (statements, page cache: ~100 KiB) is not worth keeping per
+	 * session. RETR's lookups and the commit at QUIT reopen it. */
+	index_close(user);
 	*view_r = view;
 	return STORE_OK;
 }
