@@ -11,7 +11,7 @@ BUILD_PKGS="gcc pkg-config meson ninja-build libevent-dev libssl-dev libgsasl-de
  libcrypt-dev libsqlite3-dev openssl"
 # Tests: unit test framework, real clients, the SASL command-line client used
 # as an independent SCRAM implementation, clang for the fuzz smoke run.
-TEST_PKGS="libcmocka-dev python3 python3-pytest curl gsasl clang"
+TEST_PKGS="libcmocka-dev python3 python3-pytest curl gsasl clang fetchmail mpop getmail6 postfix"
 
 want="$BUILD_PKGS"
 [ "$1" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"
@@ -35,6 +35,12 @@ fi
 
 echo "yubin: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# Postfix is only a test peer (tests run private instances): never let its
+# package configure and start a system-wide MTA.
+case "$missing" in
+*postfix*) echo "postfix postfix/main_mailer_type select No configuration" |
+	debconf-set-selections ;;
+esac
 # A fresh machine may have empty package lists; refresh them once if the
 # install cannot find a package.
 apt-get install -y -q --no-install-recommends $missing ||

@@ -310,6 +310,20 @@ enum auth_user_result auth_service_find_user(struct auth_service *svc, const cha
 	return r == USERDB_TEMPFAIL ? AUTH_USER_TEMPFAIL : AUTH_USER_UNKNOWN;
 }
 
+enum auth_user_result auth_service_resolve(struct auth_service *svc, const char *local,
+					   const char *domain, char *canon_r)
+{
+	switch (userdb_resolve(svc->userdb, local, domain, svc->cfg->lmtp_recipient_delimiter,
+			       canon_r)) {
+	case USERDB_OK:
+		return AUTH_USER_FOUND;
+	case USERDB_TEMPFAIL:
+		return AUTH_USER_TEMPFAIL;
+	default:
+		return AUTH_USER_UNKNOWN;
+	}
+}
+
 /* ---- exchanges ---- */
 
 static struct auth_exchange *auth_exchange_new(struct auth_service *svc, enum auth_kind kind,

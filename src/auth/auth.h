@@ -62,6 +62,11 @@ enum auth_user_result { AUTH_USER_FOUND, AUTH_USER_UNKNOWN, AUTH_USER_TEMPFAIL }
 enum auth_user_result auth_service_find_user(struct auth_service *svc, const char *name,
 					     char *canon_r);
 
+/* The user a recipient address delivers to (userdb_resolve() with
+ * lmtp.recipient_delimiter). */
+enum auth_user_result auth_service_resolve(struct auth_service *svc, const char *local,
+					   const char *domain, char *canon_r);
+
 struct auth_exchange_params {
 	const char *service;         /* "pop3": GSS-API service name, for logs */
 	const char *cb_exporter_b64; /* tls-exporter channel binding, or NULL */

@@ -570,3 +570,62 @@ enum userdb_result userdb_delete(const char *path, const char *name)
 	/* Any valid placeholder: delete never writes a password. */
 	return userdb_edit(path, name, "-", USERDB_EDIT_DELETE);
 }
+
+/* ---- addresses to users ---- */
+
+static enum userdb_result userdb_exists(struct userdb *db, const char *name, char *canon_r)
+{
+	if (!username_normalize(name, strlen(name), canon_r))
+		return USERDB_NOTFOUND;
+	char *stored = NULL;
+	enum userdb_result r = userdb_lookup(db, canon_r, &stored);
+	if (stored != NULL) {
+		mem_wipe(stored, strlen(stored));
+		free(stored);
+	}
+	return r;
+}
+
+enum userdb_result userdb_resolve(struct userdb *db, const char *local, const char *domain,
+				  const char *delimiters, char *canon_r)
+{
+	char base[USERNAME_MAX + 1];
+	snprintf(base, sizeof(base), "%s", local);
+	size_t cut = delimiters[0] != '\0' ? strcspn(base, delimiters) : strlen(base);
+	bool has_ext = cut > 0 && cut < strlen(base);
+	char cand[4][2 * USERNAME_MAX + 2];
+	size_t n = 0;
+	if (domain[0] != '\0')
+		snprintf(cand[n++], sizeof(cand[0]), "%s@%s", base, domain);
+	snprintf(cand[n++], sizeof(cand[0]), "%s", base);
+	if (has_ext) {
+		base[cut] = '\0';
+		if (domain[0] != '\0')
+			snprintf(cand[n++], sizeof(cand[0]), "%s@%s", base, domain);
+		snprintf(cand[n++], sizeof(cand[0]), "%s", base);
+	}
+	enum userdb_result result = USERDB_NOTFOUND;
+	for (size_t i = 0; i < n; i++) {
+		enum userdb_result r = userdb_exists(db, cand[i], canon_r);
+		if (r == USERDB_OK)
+			return USERDB_OK;
+		if (r == USERDB_TEMPFAIL)
+			result = USERDB_TEMPFAIL; /* unless a later candidate exists */
+	}
+	return result;
+}
+
+enum userdb_result userdb_resolve_address(struct userdb *db, const char *address,
+					  const char *delimiters, char *canon_r)
+{
+	const char *at = strrchr(address, '@');
+	if (at == NULL)
+		return userdb_resolve(db, address, "", delimiters, canon_r);
+	char local[USERNAME_MAX + 1];
+	size_t len = (size_t)(at - address);
+	if (len >= sizeof(local))
+		return USERDB_NOTFOUND;
+	memcpy(local, address, len);
+	local[len] = '\0';
+	return userdb_resolve(db, local, at + 1, delimiters, canon_r);
+}

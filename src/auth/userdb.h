@@ -39,6 +39,22 @@ void userdb_free(struct userdb **db);
  */
 enum userdb_result userdb_lookup(struct userdb *db, const char *name, char **stored_r);
 
+/*
+ * Which user an address delivers to (LMTP RCPT, `yubin deliver -u`): the
+ * whole address "local@domain", then the local part alone (users named
+ * without a domain), then the same two with the extension cut off at the
+ * first of the delimiter characters ("alice+lists" -> "alice"); domain may
+ * be "" and delimiters "" (no extensions). The first existing user wins;
+ * its canonical name goes to canon_r (USERNAME_MAX + 1 bytes).
+ */
+enum userdb_result userdb_resolve(struct userdb *db, const char *local, const char *domain,
+				  const char *delimiters, char *canon_r);
+
+/* The same for "local@domain" or "local" in one string (split at the
+ * last '@'). */
+enum userdb_result userdb_resolve_address(struct userdb *db, const char *address,
+					  const char *delimiters, char *canon_r);
+
 /* True if at least one user's stored password keeps the plaintext (so
  * APOP can work for someone). Thread-safe; same reload rule. */
 bool userdb_any_plaintext(struct userdb *db);

@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 
 #include "auth/userdb.h"
+#include "cli/cli_deliver_input.h"
 #include "cli/cli_deliver_lmtp.h"
 #include "lib/buf.h"
 #include "lib/log.h"
@@ -63,17 +64,14 @@ static int deliver_parse_args(struct cli_context *ctx, struct deliver_args *a)
 	return a->user != NULL ? 0 : deliver_usage();
 }
 
-/* Does the user exist? EX_NOUSER / EX_TEMPFAIL / 0. */
-static int deliver_check_user(struct cli_context *ctx, const char *user)
+/* The user the -u address delivers to, resolved like an LMTP recipient
+ * (userdb_resolve_address): EX_NOUSER / EX_TEMPFAIL / 0. */
+static int deliver_resolve_user(struct cli_context *ctx, const char *address, char *canon_r)
 {
 	char *path = cli_users_path(ctx);
 	struct userdb *db = userdb_new(path);
-	char *stored = NULL;
-	enum userdb_result r = userdb_lookup(db, user, &stored);
-	if (stored != NULL) {
-		mem_wipe(stored, strlen(stored));
-		free(stored);
-	}
+	enum userdb_result r = userdb_resolve_address(
+		db, address, ctx->cfg.lmtp_recipient_delimiter, canon_r);
 	userdb_free(&db);
 	free(path);
 	if (r == USERDB_OK)
@@ -82,77 +80,36 @@ static int deliver_check_user(struct cli_context *ctx, const char *user)
 		fprintf(stderr, "yubin: cannot read the user directory\n");
 		return EX_TEMPFAIL;
 	}
-	fprintf(stderr, "yubin: no such user: %s\n", user);
+	fprintf(stderr, "yubin: no such user: %s\n", address);
 	return EX_NOUSER;
 }
 
-/*
- * A "From sender date" line first is an mbox envelope line that some MTAs
- * (Postfix local(8) for mailbox_command) put before the message; it is not
- * a header and would break the header block, so it is dropped.
- */
-struct deliver_reader {
-	bool started;   /* the first bytes were examined */
-	bool skip_line; /* inside the envelope line */
-	char head[5];
-	size_t head_len;
+struct deliver_spool_sink {
+	struct store_spool *spool;
+	bool too_big;
 };
 
-/* Feed stdin bytes; what belongs to the message goes to the spool. */
-static enum store_error deliver_feed(struct deliver_reader *r, struct store_spool *spool,
-				     const char *data, size_t len)
+static int deliver_to_spool(void *ctx, const char *data, size_t len)
 {
-	while (!r->started && len > 0) {
-		r->head[r->head_len++] = *data++;
-		len--;
-		if (r->head_len == sizeof(r->head) || r->head[r->head_len - 1] == '\n') {
-			r->started = true;
-			r->skip_line = r->head_len == 5 && memcmp(r->head, "From ", 5) == 0;
-			if (!r->skip_line) {
-				enum store_error err = store_spool_write(spool, r->head, r->head_len);
-				if (err != STORE_OK)
-					return err;
-			}
-		}
-	}
-	if (r->skip_line && len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		if (nl == NULL)
-			return STORE_OK;
-		r->skip_line = false;
-		len -= (size_t)(nl + 1 - data);
-		data = nl + 1;
-	}
-	return len > 0 ? store_spool_write(spool, data, len) : STORE_OK;
+	struct deliver_spool_sink *sink = ctx;
+	enum store_error err = store_spool_write(sink->spool, data, len);
+	if (err == STORE_ERR_QUOTA)
+		sink->too_big = true; /* read on, to answer only at the end */
+	else if (err != STORE_OK)
+		return EX_TEMPFAIL;
+	return 0;
 }
 
 /* Read the message from stdin into a spool. */
 static int deliver_read_stdin(struct store_spool *spool)
 {
-	char chunk[64 * 1024];
-	struct deliver_reader reader = {0};
-	bool too_big = false;
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "yubin: reading the message: %s\n", strerror(errno));
-			return EX_TEMPFAIL;
-		}
-		enum store_error err = deliver_feed(&reader, spool, chunk, (size_t)n);
-		if (err == STORE_ERR_QUOTA)
-			too_big = true;
-		else if (err != STORE_OK)
-			return EX_TEMPFAIL;
+	struct deliver_spool_sink sink = {.spool = spool};
+	int rc = deliver_input_read(STDIN_FILENO, deliver_to_spool, &sink);
+	if (rc != 0) {
+		fprintf(stderr, "yubin: reading the message failed\n");
+		return rc;
 	}
-	/* a message shorter than the "From " test */
-	if (!reader.started && reader.head_len > 0 &&
-	    store_spool_write(spool, reader.head, reader.head_len) != STORE_OK)
-		return EX_TEMPFAIL;
-	if (too_big) {
+	if (sink.too_big) {
 		fprintf(stderr, "yubin: message larger than limits.max_message_size\n");
 		return EX_DATAERR;
 	}
@@ -170,7 +127,7 @@ static bool deliver_sender_valid(const char *sender)
 }
 
 static int deliver_store(struct cli_context *ctx, const struct deliver_args *a,
-			 const char *user, struct store_spool *spool)
+			 const char *address, const char *user, struct store_spool *spool)
 {
 	const struct config *cfg = &ctx->cfg;
 	struct store_settings settings = {
@@ -184,7 +141,7 @@ static int deliver_store(struct cli_context *ctx, const struct deliver_args *a,
 	buf_init(&prefix, 0);
 	if (a->sender != NULL)
 		buf_appendf(&prefix, "Return-Path: <%s>%s", a->sender, eol);
-	buf_appendf(&prefix, "Delivered-To: %s%s", user, eol);
+	buf_appendf(&prefix, "Delivered-To: %s%s", address, eol);
 	enum store_error err =
 		store_deliver(&settings, user, a->folder, prefix.ptr, prefix.len, spool);
 	if (err == STORE_ERR_NOTFOUND && a->folder != NULL) {
@@ -213,8 +170,8 @@ int cli_deliver(struct cli_context *ctx)
 		fprintf(stderr, "yubin: invalid sender address\n");
 		return EX_USAGE;
 	}
-	char user[USERNAME_MAX + 1];
-	if (!username_normalize(a.user, strlen(a.user), user)) {
+	char address[USERNAME_MAX + 1], user[USERNAME_MAX + 1];
+	if (!username_normalize(a.user, strlen(a.user), address)) {
 		fprintf(stderr, "yubin: invalid user name: %s\n", a.user);
 		return EX_NOUSER;
 	}
@@ -224,17 +181,17 @@ int cli_deliver(struct cli_context *ctx)
 		if (a.folder != NULL)
 			fprintf(stderr, "yubin: -m %s ignored: delivering through LMTP to INBOX\n",
 				a.folder);
-		return cli_deliver_lmtp(&ctx->cfg, user, a.sender);
+		return cli_deliver_lmtp(&ctx->cfg, address, a.sender);
 	}
 	if ((rc = cli_become_mail_user(ctx)) != 0)
 		return EX_TEMPFAIL;
-	if ((rc = deliver_check_user(ctx, user)) != 0)
+	if ((rc = deliver_resolve_user(ctx, address, user)) != 0)
 		return rc;
 	struct store_settings settings = {.data_dir = ctx->cfg.data_dir};
 	struct store_spool *spool = store_spool_new(&settings, ctx->cfg.limits_max_message_size);
 	rc = deliver_read_stdin(spool);
 	if (rc == 0)
-		rc = deliver_store(ctx, &a, user, spool);
+		rc = deliver_store(ctx, &a, address, user, spool);
 	store_spool_free(&spool);
 	return rc;
 }

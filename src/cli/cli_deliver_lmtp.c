@@ -12,6 +12,8 @@
  */
 #include "cli/cli_deliver_lmtp.h"
 
+#include "cli/cli_deliver_input.h"
+
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/strnum.h"
@@ -78,16 +80,22 @@ static int lmtp_client_connect_inet(const char *item)
 	return fd;
 }
 
-/* Connect to the first address of listen.lmtp. */
+/* Connect to the first address of listen.lmtp that accepts us: a socket
+ * in a directory the caller may not enter is skipped. */
 static int lmtp_client_connect(const char *listen)
 {
-	size_t skip = strspn(listen, " ,");
-	size_t n = strcspn(listen + skip, ", ");
-	if (n == 0)
-		return -1;
-	char *item = xstrndup(listen + skip, n);
-	int fd = item[0] == '/' ? lmtp_client_connect_unix(item) : lmtp_client_connect_inet(item);
-	free(item);
+	int fd = -1;
+	for (const char *p = listen; fd < 0 && *p != '\0';) {
+		p += strspn(p, " ,");
+		size_t n = strcspn(p, ", ");
+		if (n == 0)
+			break;
+		char *item = xstrndup(p, n);
+		fd = item[0] == '/' ? lmtp_client_connect_unix(item)
+				    : lmtp_client_connect_inet(item);
+		free(item);
+		p += n;
+	}
 	return fd;
 }
 
@@ -146,32 +154,44 @@ static unsigned lmtp_client_command(struct lmtp_client *c, char *text, size_t si
 	return lmtp_client_reply(c, text, size);
 }
 
-/* Send stdin as DATA: CRLF line ends, dot-stuffing, then ".". */
-static bool lmtp_client_send_body(struct lmtp_client *c)
+/* The DATA encoder's state between pieces of the message. */
+struct lmtp_body {
+	struct lmtp_client *c;
+	bool line_start, prev_cr;
+};
+
+/* CRLF line ends and dot-stuffing (RFC 5321 4.5.2) on the way out. */
+static int lmtp_body_sink(void *ctx, const char *data, size_t len)
 {
-	char in[32 * 1024], out[2 * sizeof(in) + 8];
-	bool line_start = true, prev_cr = false;
-	ssize_t n;
-	while ((n = read(STDIN_FILENO, in, sizeof(in))) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return false;
-		size_t o = 0;
-		for (ssize_t i = 0; i < n; i++) {
-			char ch = in[i];
-			if (line_start && ch == '.')
+	struct lmtp_body *b = ctx;
+	char out[2 * 4096 + 2];
+	while (len > 0) {
+		size_t take = len < 4096 ? len : 4096, o = 0;
+		for (size_t i = 0; i < take; i++) {
+			char ch = data[i];
+			if (b->line_start && ch == '.')
 				out[o++] = '.';
-			if (ch == '\n' && !prev_cr)
+			if (ch == '\n' && !b->prev_cr)
 				out[o++] = '\r';
 			out[o++] = ch;
-			prev_cr = ch == '\r';
-			line_start = ch == '\n';
+			b->prev_cr = ch == '\r';
+			b->line_start = ch == '\n';
 		}
-		if (!lmtp_client_write(c, out, o))
-			return false;
+		if (!lmtp_client_write(b->c, out, o))
+			return EX_TEMPFAIL;
+		data += take;
+		len -= take;
 	}
-	const char *end = line_start ? ".\r\n" : (prev_cr ? "\n.\r\n" : "\r\n.\r\n");
+	return 0;
+}
+
+/* Send stdin as DATA, then the terminating ".". */
+static bool lmtp_client_send_body(struct lmtp_client *c)
+{
+	struct lmtp_body b = {.c = c, .line_start = true};
+	if (deliver_input_read(STDIN_FILENO, lmtp_body_sink, &b) != 0)
+		return false;
+	const char *end = b.line_start ? ".\r\n" : (b.prev_cr ? "\n.\r\n" : "\r\n.\r\n");
 	return lmtp_client_write(c, end, strlen(end));
 }
 

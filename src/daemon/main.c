@@ -90,6 +90,10 @@ int main(int argc, char **argv)
 			args[n++] = argv[i];
 	struct cli_context ctx;
 	int rc = cli_context_init(&ctx, n, args);
+	/* An MTA bounces mail on EX_CONFIG; a configuration problem is the
+	 * operator's to fix, so deliver asks for a retry instead. */
+	if (rc == EX_CONFIG && cmd->run == cli_deliver)
+		rc = EX_TEMPFAIL;
 	if (rc == 0)
 		rc = cmd->run(&ctx);
 	cli_context_deinit(&ctx);

@@ -128,35 +128,6 @@ static void lmtp_cmd_mail(struct lmtp_session *s, const struct lmtp_command *cmd
 	lmtp_reply(s, "250 2.1.0 Ok");
 }
 
-/* The user an address delivers to: the whole address, then the local part
- * alone (users without a domain), each also without a +detail. */
-static enum auth_user_result lmtp_resolve(struct lmtp_session *s, const struct lmtp_rcpt_to *to,
-					  char *canon)
-{
-	const char *delims = s->env->cfg->lmtp_recipient_delimiter;
-	char local[LMTP_MAX_PATH + 1];
-	snprintf(local, sizeof(local), "%s", to->local);
-	char candidates[4][LMTP_MAX_PATH * 2 + 2];
-	size_t n = 0;
-	if (to->domain[0] != '\0')
-		snprintf(candidates[n++], sizeof(candidates[0]), "%s@%s", local, to->domain);
-	snprintf(candidates[n++], sizeof(candidates[0]), "%s", local);
-	size_t cut = delims[0] != '\0' ? strcspn(local, delims) : strlen(local);
-	if (cut > 0 && cut < strlen(local)) {
-		local[cut] = '\0';
-		if (to->domain[0] != '\0')
-			snprintf(candidates[n++], sizeof(candidates[0]), "%s@%s", local, to->domain);
-		snprintf(candidates[n++], sizeof(candidates[0]), "%s", local);
-	}
-	enum auth_user_result r = AUTH_USER_UNKNOWN;
-	for (size_t i = 0; i < n && r != AUTH_USER_FOUND; i++) {
-		enum auth_user_result ri = auth_service_find_user(s->env->auth, candidates[i], canon);
-		if (ri == AUTH_USER_FOUND || ri == AUTH_USER_TEMPFAIL)
-			r = ri;
-	}
-	return r;
-}
-
 static void lmtp_cmd_rcpt(struct lmtp_session *s, const struct lmtp_command *cmd)
 {
 	if (!s->has_mail) {
@@ -175,7 +146,7 @@ static void lmtp_cmd_rcpt(struct lmtp_session *s, const struct lmtp_command *cmd
 		return;
 	}
 	char canon[USERNAME_MAX + 1];
-	switch (lmtp_resolve(s, &to, canon)) {
+	switch (auth_service_resolve(s->env->auth, to.local, to.domain, canon)) {
 	case AUTH_USER_UNKNOWN:
 		lmtp_reply(s, "550 5.1.1 <%s> User doesn't exist", to.path);
 		return;

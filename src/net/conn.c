@@ -244,6 +244,8 @@ static void conn_log_tls_error(struct conn *c)
 {
 	unsigned long e;
 	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		if (ERR_GET_LIB(e) == 0)
+			continue; /* a bare errno, already reported as the close reason */
 		char buf[256];
 		ERR_error_string_n(e, buf, sizeof(buf));
 		log_debug("event=tls_error remote=%s error=\"%s\"", c->peer_ip, buf);

@@ -47,8 +47,8 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
     [INDEX_MSG_RETRIEVED] = "UPDATE messages SET pop3_retrieved_at = ?1 WHERE id = ?2 "
                             "AND pop3_retrieved_at IS NULL",
     [INDEX_VIEW_LIST] =
-        "SELECT id, crlf_size + ifnull(eol_pad, 0), uidl FROM messages WHERE folder = ?1 "
-        "AND pop3_hidden = 0 ORDER BY uid",
+        "SELECT id, crlf_size + ifnull(eol_pad, 0), uidl, base, in_cur, suffix, crlf_clean, "
+        "eol_pad FROM messages WHERE folder = ?1 AND pop3_hidden = 0 ORDER BY uid",
     [INDEX_EXPIRE_LIST] = "SELECT id FROM messages WHERE folder = ?1 AND pop3_hidden = 0 "
                           "AND pop3_retrieved_at IS NOT NULL AND pop3_retrieved_at < ?2",
     [INDEX_META_GET] = "SELECT value FROM meta WHERE key = ?1",

@@ -244,10 +244,14 @@ static enum store_error view_expire(struct store_pop3_view *view, struct view_do
 	return err;
 }
 
-/* Login delay, expiry and the login record: one transaction. */
+/* Login delay, expiry and the login record: one transaction, and none at
+ * all when neither policy is on (the common case: a login then writes
+ * nothing). */
 enum store_error pop3_commit_prepare(struct store_pop3_view *view,
                                      const struct store_pop3_options *opt, bool *delayed)
 {
+	if (opt->login_delay == 0 && pop3_view_priv(view)->expire_days == UINT32_MAX)
+		return STORE_OK;
 	struct view_doomed_list dl = {0};
 	enum store_error err = index_begin(view->user);
 	if (err != STORE_OK)
@@ -275,9 +279,22 @@ static enum store_error view_record_retrieved(struct store_pop3_view *view, int6
 	return index_step_done(view->user, st, "msg_retrieved");
 }
 
+/* Anything for the index to do? Retrievals matter only for EXPIRE. */
+static bool view_commit_needed(const struct store_pop3_view *view, const bool *deleted)
+{
+	bool track = pop3_view_priv(view)->expire_days != UINT32_MAX;
+	for (size_t i = 0; i < view->count; i++)
+		if ((deleted != NULL && deleted[i]) || (track && view->msgs[i].retrieved))
+			return true;
+	return false;
+}
+
 enum store_error store_pop3_commit(struct store_pop3_view *view, const bool *deleted)
 {
 	struct pop3_view_priv *p = pop3_view_priv(view);
+	if (!view_commit_needed(view, deleted))
+		return STORE_OK;
+	bool track = p->expire_days != UINT32_MAX;
 	struct view_doomed_list dl = {0};
 	enum store_error err = index_begin(view->user);
 	for (size_t i = 0; err == STORE_OK && i < view->count; i++) {
@@ -286,7 +303,7 @@ enum store_error store_pop3_commit(struct store_pop3_view *view, const bool *del
 		    (deleted != NULL && deleted[i]) || (p->expire_days == 0 && m->retrieved);
 		if (remove)
 			err = view_remove(view, m->id, &dl);
-		else if (m->retrieved)
+		else if (m->retrieved && track)
 			err = view_record_retrieved(view, m->id);
 	}
 	if (err == STORE_OK)

@@ -130,13 +130,31 @@ static char *view_file_path(const struct pop3_view_priv *p, const struct pop3_vi
 	                 vf->name);
 }
 
+/* The file location from columns 3.. of INDEX_VIEW_LIST. */
+static void view_file_from_row(struct pop3_view_file *vf, sqlite3_stmt *st, size_t folder)
+{
+	size_t blen = (size_t)sqlite3_column_bytes(st, 3);
+	size_t slen = (size_t)sqlite3_column_bytes(st, 5);
+	vf->folder = folder;
+	vf->base_len = blen;
+	vf->in_cur = sqlite3_column_int(st, 4) != 0;
+	vf->clean = view_column_or(st, 6, -1);
+	vf->eol_pad = view_column_or(st, 7, -1);
+	vf->name = xmalloc(blen + slen + 1);
+	memcpy(vf->name, sqlite3_column_text(st, 3), blen);
+	memcpy(vf->name + blen, sqlite3_column_text(st, 5), slen);
+}
+
 static void view_add_msg(struct store_pop3_view *view, size_t *cap, sqlite3_stmt *st,
                          uint32_t folder)
 {
+	struct pop3_view_priv *p = pop3_view_priv(view);
 	if (view->count == *cap) {
 		*cap = *cap == 0 ? 256 : *cap * 2;
 		view->msgs = xrealloc(view->msgs, *cap * sizeof(*view->msgs));
+		p->files = xrealloc(p->files, *cap * sizeof(*p->files));
 	}
+	view_file_from_row(&p->files[view->count], st, folder);
 	struct store_pop3_msg *m = &view->msgs[view->count++];
 	memset(m, 0, sizeof(*m));
 	m->id = sqlite3_column_int64(st, 0);
@@ -223,6 +241,14 @@ static enum store_error view_find_file(struct store_pop3_view *view, const struc
                                        struct pop3_view_file *vf, int *fd_r)
 {
 	struct pop3_view_priv *p = pop3_view_priv(view);
+	/* Usually the file is still where it was at open. */
+	const struct pop3_view_file *cached = &p->files[m - view->msgs];
+	*vf = *cached;
+	vf->name = xstrdup(cached->name);
+	*fd_r = view_open_file(p, vf);
+	if (*fd_r >= 0)
+		return STORE_OK;
+	xfree(vf->name);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		enum store_error err = pop3_view_file_get(view, m->id, vf);
 		if (err != STORE_OK)
@@ -280,10 +306,17 @@ enum store_error store_pop3_msg_open(struct store_pop3_view *view, size_t i, int
 		xfree(vf.name);
 		return STORE_ERR_TEMP;
 	}
-	if (vf.clean >= 0 && vf.eol_pad >= 0)
+	if (vf.clean >= 0 && vf.eol_pad >= 0) {
 		*crlf_clean_r = vf.clean != 0;
-	else
+	} else {
 		*crlf_clean_r = view_compute_clean(view, m->id, fd);
+		/* known from now on for this session too (the size in the
+		 * snapshot does not change) */
+		struct pop3_view_file *cached = &pop3_view_priv(view)->files[i];
+		cached->clean = *crlf_clean_r;
+		if (cached->eol_pad < 0)
+			cached->eol_pad = 0;
+	}
 	*disk_size_r = (uint64_t)st.st_size;
 	*fd_r = fd;
 	xfree(vf.name);
@@ -309,6 +342,9 @@ void store_pop3_close(struct store_pop3_view **viewp)
 		xfree(p->folders[i].path);
 	}
 	xfree(p->folders);
+	for (size_t i = 0; i < view->count; i++)
+		xfree(p->files[i].name);
+	xfree(p->files);
 	xfree(view->priv);
 	xfree(view->msgs);
 	xfree(*viewp);

@@ -19,8 +19,13 @@ struct pop3_view_folder {
 	bool touched[2]; /* new/, cur/ had files removed: fsync them */
 };
 
+struct pop3_view_file;
+
 struct pop3_view_priv {
 	int lock_fd;
+	/* where each message's file was at open (parallel to view->msgs), so
+	 * that RETR needs no index lookup unless a file has moved */
+	struct pop3_view_file *files;
 	struct pop3_view_folder *folders;
 	size_t nfolders;
 	bool hide;

@@ -351,3 +351,38 @@ def test_deliver_as_unprivileged_caller_goes_through_lmtp(server):
          "-u", "nobody", "-c", str(server.conf)],
         input=LF_MSG, capture_output=True, timeout=30)
     assert res.returncode == 67, (res.returncode, res.stderr)
+
+
+def test_deliver_replaces_the_mta_envelope_block(server):
+    """Postfix's local(8) prepends Return-Path, X-Original-To and
+    Delivered-To (and an mbox From_ line) before running mailbox_command;
+    the final delivery writes Return-Path and Delivered-To itself (RFC 5321
+    4.4), so the leading ones are replaced, not doubled. The same fields
+    further down (from earlier hops) are message content and stay."""
+    msg = (b"From sender@example.net  Sat Nov 22 04:00:00 2025\n"
+           b"Return-Path: <sender@example.net>\n"
+           b"X-Original-To: alice@example.org\n"
+           b"Delivered-To: alice@example.org\n"
+           b"Received: from elsewhere\n"
+           b"Delivered-To: old-hop@example.com\n"
+           b"Subject: envelope\n\nbody\n")
+    res = server.deliver_cmd("alice@example.org", msg, sender="sender@example.net")
+    assert res.returncode == 0, res.stderr
+    (name,) = files_in(server, "alice", "new")
+    data = (server.maildir("alice") / "new" / name).read_bytes()
+    assert data == (b"Return-Path: <sender@example.net>\n"
+                    b"Delivered-To: alice@example.org\n"
+                    b"X-Original-To: alice@example.org\n"
+                    b"Received: from elsewhere\n"
+                    b"Delivered-To: old-hop@example.com\n"
+                    b"Subject: envelope\n\nbody\n")
+
+
+def test_deliver_resolves_addresses_like_lmtp(server):
+    """-u takes an address and finds its user the way LMTP does: the full
+    address, the local part, and each without a +extension."""
+    for address in ("alice@example.org", "alice+lists", "Alice+x@Example.org"):
+        res = server.deliver_cmd(address, LF_MSG, sender="s@example.net")
+        assert res.returncode == 0, (address, res.stderr)
+    assert len(files_in(server, "alice", "new")) == 3
+    assert server.deliver_cmd("nobody+x@example.org", LF_MSG).returncode == 67

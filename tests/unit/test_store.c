@@ -989,7 +989,9 @@ static void test_expire(void **state)
 	assert_int_equal(v->count, 1);
 	store_pop3_close(&v);
 
-	/* never: retrieval is recorded but nothing expires */
+	/* never: nothing expires, and retrievals are not even recorded (a
+	 * login that changes nothing writes nothing), so turning EXPIRE on
+	 * later counts only retrievals made from then on */
 	o.expire_days = UINT32_MAX;
 	v = view_with(e, &o);
 	store_pop3_mark_retrieved(v, 0);
@@ -999,11 +1001,17 @@ static void test_expire(void **state)
 	v = view_with(e, &o);
 	assert_int_equal(v->count, 1);
 	store_pop3_close(&v);
+	o.expire_days = 1;
+	o.now = t0 + 1001 * 86400;
+	v = view_with(e, &o);
+	assert_int_equal(v->count, 1); /* the retrieval under "never" does not count */
+	store_pop3_mark_retrieved(v, 0);
+	assert_int_equal(store_pop3_commit(v, NULL), STORE_OK);
+	store_pop3_close(&v);
 
 	/* hide + expire: hidden, file kept */
-	o.expire_days = 1;
 	o.hide_deleted = true;
-	o.now = t0 + 1002 * 86400;
+	o.now = t0 + 1003 * 86400;
 	v = view_with(e, &o);
 	assert_int_equal(v->count, 0);
 	store_pop3_close(&v);
