@@ -193,6 +193,11 @@ static int index_setup(sqlite3 *db, const char **why_r)
 	*why_r = NULL;
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, INDEX_BUSY_TIMEOUT_MS);
+	/* Connections are short-lived (one per POP3 login, delivery...): keep
+	 * the -wal and -shm files when the last one closes instead of
+	 * deleting and re-creating two files per session. */
+	int persist = 1;
+	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	/* The first statement reads the header: garbage shows up here. */
 	int rc = index_query_int(db, "PRAGMA journal_mode = WAL", NULL);
 	if (rc == SQLITE_OK)

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *store_error_name(enum store_error err)
@@ -53,6 +54,16 @@ void store_hostname(const char *configured, char *out, size_t size)
 	out[size - 1] = '\0';
 }
 
+/* cur/, new/ and tmp/ all there: no mkdir attempts needed. */
+static bool store_maildir_complete(const char *root)
+{
+	char *tmp = xasprintf("%s/tmp", root);
+	struct stat st;
+	bool ok = maildir_exists(root) && stat(tmp, &st) == 0 && S_ISDIR(st.st_mode);
+	xfree(tmp);
+	return ok;
+}
+
 enum store_error store_user_open(const struct store_settings *s, const char *user, bool create,
                                  struct store_user **user_r)
 {
@@ -61,7 +72,9 @@ enum store_error store_user_open(const struct store_settings *s, const char *use
 	enum store_error err = store_user_maildir(s, user, &root);
 	if (err != STORE_OK)
 		return err;
-	if (create || access(root, F_OK) == 0) {
+	if (store_maildir_complete(root)) {
+		/* the usual case: nothing to create */
+	} else if (create || access(root, F_OK) == 0) {
 		/* A Maildir whose cur/new/tmp went missing is repaired. */
 		if (maildir_create(root) < 0) {
 			log_error("store: op=user_open user=%s error=%s", user,
