@@ -13,6 +13,7 @@
  */
 #include "auth/auth.h"
 
+#include "auth/authcache.h"
 #include "auth/password.h"
 #include "auth/userdb.h"
 #include "lib/log.h"
@@ -29,12 +30,17 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+/* Verified logins remembered per worker (auth.cache_ttl). */
+#define AUTH_CACHE_ENTRIES 8192
 
 struct auth_service {
 	const struct config *cfg;
 	struct workpool *pool;
 	Gsasl *gsasl;
 	struct userdb *userdb;
+	struct authcache *cache;
 	char *dummy_stored;            /* verified for unknown users */
 	unsigned char fake_key[32];    /* fake SCRAM salts for unknown users */
 	char mechs[512];               /* configured and supported, space-separated */
@@ -103,7 +109,14 @@ static bool auth_verify_password(struct auth_exchange *ex, const char *name,
 		(void)password_verify(ex->svc->dummy_stored, password);
 		return false;
 	}
-	return password_verify(ex->stored, password) == PASSWORD_OK;
+	size_t len = strlen(password);
+	time_t now = time(NULL);
+	if (authcache_hit(ex->svc->cache, ex->user, ex->stored, password, len, now))
+		return true;
+	if (password_verify(ex->stored, password) != PASSWORD_OK)
+		return false;
+	authcache_add(ex->svc->cache, ex->user, ex->stored, password, len, now);
+	return true;
 }
 
 /* ---- GNU SASL callback ---- */
@@ -233,6 +246,7 @@ struct auth_service *auth_service_new(const struct config *cfg, struct workpool 
 	char *path = xasprintf("%s/users", cfg->data_dir);
 	svc->userdb = userdb_new(path);
 	free(path);
+	svc->cache = authcache_new((unsigned)cfg->auth_cache_ttl, AUTH_CACHE_ENTRIES);
 	RAND_bytes(svc->fake_key, sizeof(svc->fake_key));
 	const char *err = NULL;
 	svc->dummy_stored = password_hash(cfg->auth_default_scheme, "not a password", &err);
@@ -248,6 +262,7 @@ void auth_service_free(struct auth_service **svcp)
 	if (svc == NULL)
 		return;
 	userdb_free(&svc->userdb);
+	authcache_free(&svc->cache);
 	gsasl_done(svc->gsasl);
 	free(svc->dummy_stored);
 	xfree(*svcp);

@@ -76,6 +76,7 @@ static const struct config_key config_keys[] = {
 	{"auth.fail_delay", CT_DURATION, OFF(auth_fail_delay), "1s", 0, 60, NULL},
 	{"auth.fail_delay_max", CT_DURATION, OFF(auth_fail_delay_max), "15s", 0, 600, NULL},
 	{"auth.hash_threads", CT_UINT, OFF(auth_hash_threads), "2", 1, 64, NULL},
+	{"auth.cache_ttl", CT_DURATION, OFF(auth_cache_ttl), "1h", 0, 7 * 86400, NULL},
 	{"mail.location", CT_STRING, OFF(mail_location), "mail/%u", 0, 0, NULL},
 	{"mail.fsync", CT_BOOL, OFF(mail_fsync), "yes", 0, 0, NULL},
 	{"pop3.delete", CT_ENUM, OFF(pop3_delete), "yes", 0, 0, delete_names},

@@ -55,6 +55,7 @@ struct config {
 	uint64_t auth_fail_delay;     /* seconds, first failure */
 	uint64_t auth_fail_delay_max; /* seconds, cap of the doubling */
 	unsigned auth_hash_threads;
+	uint64_t auth_cache_ttl; /* seconds a verified password is remembered, 0 = off */
 
 	/* mail.* */
 	char *mail_location; /* template: %u user, %n local part, %d domain */
