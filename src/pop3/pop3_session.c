@@ -16,6 +16,8 @@
 #include "net/addrlimit.h"
 #include "net/conn.h"
 #include "net/tls.h"
+#include "net/workpool.h"
+#include "store/store.h"
 
 #include <event2/event.h>
 #include <stdarg.h>
@@ -27,30 +29,35 @@
 #define ST_AUTH (1u << POP3_STATE_AUTHORIZATION)
 #define ST_TRANS (1u << POP3_STATE_TRANSACTION)
 
+/* The command needs the per-message list (large mailboxes load it only
+ * then, see STORE_POP3_EAGER_MAX). */
+#define CMDF_MESSAGES 1u
+
 struct pop3_command_def {
 	enum pop3_cmd_id id;
 	void (*run)(struct pop3_session *s, const struct pop3_command *cmd);
 	unsigned states;
+	unsigned flags;
 };
 
 static const struct pop3_command_def pop3_commands[] = {
-	{POP3_CMD_CAPA, pop3_cmd_capa, ST_AUTH | ST_TRANS},
-	{POP3_CMD_QUIT, pop3_cmd_quit, ST_AUTH | ST_TRANS},
-	{POP3_CMD_USER, pop3_cmd_user, ST_AUTH},
-	{POP3_CMD_PASS, pop3_cmd_pass, ST_AUTH},
-	{POP3_CMD_APOP, pop3_cmd_apop, ST_AUTH},
-	{POP3_CMD_AUTH, pop3_cmd_auth, ST_AUTH},
-	{POP3_CMD_STLS, pop3_cmd_stls, ST_AUTH},
-	{POP3_CMD_UTF8, pop3_cmd_utf8, ST_AUTH},
-	{POP3_CMD_LANG, pop3_cmd_lang, ST_AUTH | ST_TRANS},
-	{POP3_CMD_STAT, pop3_cmd_stat, ST_TRANS},
-	{POP3_CMD_LIST, pop3_cmd_list, ST_TRANS},
-	{POP3_CMD_UIDL, pop3_cmd_uidl, ST_TRANS},
-	{POP3_CMD_RETR, pop3_cmd_retr, ST_TRANS},
-	{POP3_CMD_TOP, pop3_cmd_top, ST_TRANS},
-	{POP3_CMD_DELE, pop3_cmd_dele, ST_TRANS},
-	{POP3_CMD_RSET, pop3_cmd_rset, ST_TRANS},
-	{POP3_CMD_NOOP, pop3_cmd_noop, ST_TRANS},
+	{POP3_CMD_CAPA, pop3_cmd_capa, ST_AUTH | ST_TRANS, 0},
+	{POP3_CMD_QUIT, pop3_cmd_quit, ST_AUTH | ST_TRANS, 0},
+	{POP3_CMD_USER, pop3_cmd_user, ST_AUTH, 0},
+	{POP3_CMD_PASS, pop3_cmd_pass, ST_AUTH, 0},
+	{POP3_CMD_APOP, pop3_cmd_apop, ST_AUTH, 0},
+	{POP3_CMD_AUTH, pop3_cmd_auth, ST_AUTH, 0},
+	{POP3_CMD_STLS, pop3_cmd_stls, ST_AUTH, 0},
+	{POP3_CMD_UTF8, pop3_cmd_utf8, ST_AUTH, 0},
+	{POP3_CMD_LANG, pop3_cmd_lang, ST_AUTH | ST_TRANS, 0},
+	{POP3_CMD_STAT, pop3_cmd_stat, ST_TRANS, 0},
+	{POP3_CMD_LIST, pop3_cmd_list, ST_TRANS, CMDF_MESSAGES},
+	{POP3_CMD_UIDL, pop3_cmd_uidl, ST_TRANS, CMDF_MESSAGES},
+	{POP3_CMD_RETR, pop3_cmd_retr, ST_TRANS, CMDF_MESSAGES},
+	{POP3_CMD_TOP, pop3_cmd_top, ST_TRANS, CMDF_MESSAGES},
+	{POP3_CMD_DELE, pop3_cmd_dele, ST_TRANS, CMDF_MESSAGES},
+	{POP3_CMD_RSET, pop3_cmd_rset, ST_TRANS, 0},
+	{POP3_CMD_NOOP, pop3_cmd_noop, ST_TRANS, 0},
 };
 
 void pop3_reply(struct pop3_session *s, const char *fmt, ...)
@@ -94,6 +101,66 @@ void pop3_bad_command(struct pop3_session *s, const char *why)
 	pop3_reply(s, "-ERR %s", why);
 }
 
+static void pop3_dispatch(struct pop3_session *s, const char *line, size_t len);
+
+/* ---- loading a large mailbox's message list on the pool ---- */
+
+struct pop3_load_job {
+	struct server_env *env;
+	uint64_t owner;
+	struct store_user *store;
+	struct store_pop3_view *view;
+	enum store_error err;
+	size_t len;
+	char line[]; /* the command that needs the list, run again afterwards */
+};
+
+static void pop3_load_work(void *arg)
+{
+	struct pop3_load_job *job = arg;
+	job->err = store_pop3_load(job->view);
+}
+
+static void pop3_load_done(void *arg)
+{
+	struct pop3_load_job *job = arg;
+	struct conn *c = conn_find(job->env->loop, job->owner);
+	if (c == NULL) {
+		store_pop3_close(&job->view);
+		store_user_close(&job->store);
+	} else {
+		struct pop3_session *s = conn_context(c);
+		s->store = job->store;
+		s->view = job->view;
+		s->busy = false;
+		if (job->err == STORE_OK)
+			pop3_dispatch(s, job->line, job->len);
+		else
+			pop3_reply(s, "-ERR [SYS/TEMP] Temporary server error, try again later.");
+		if (!s->busy) /* the command may have started streaming */
+			pop3_busy_end(s);
+	}
+	explicit_bzero(job->line, job->len);
+	free(job);
+}
+
+/* The view and the user go with the job and come back with it: a session
+ * closed meanwhile never frees what the pool is using. */
+static void pop3_load_then_dispatch(struct pop3_session *s, const char *line, size_t len)
+{
+	struct pop3_load_job *job = xmalloc(sizeof(*job) + len + 1);
+	job->env = s->env;
+	job->owner = conn_id(s->conn);
+	job->store = s->store;
+	job->view = s->view;
+	job->len = len;
+	memcpy(job->line, line, len);
+	s->store = NULL;
+	s->view = NULL;
+	pop3_busy_begin(s);
+	workpool_submit(s->env->pool, pop3_load_work, pop3_load_done, job);
+}
+
 static void pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 {
 	struct pop3_command cmd;
@@ -121,6 +188,10 @@ static void pop3_dispatch(struct pop3_session *s, const char *line, size_t len)
 			pop3_bad_command(s, s->state == POP3_STATE_AUTHORIZATION
 						    ? "Not logged in."
 						    : "Command not valid in this state.");
+			return;
+		}
+		if ((def->flags & CMDF_MESSAGES) && !store_pop3_loaded(s->view)) {
+			pop3_load_then_dispatch(s, line, len);
 			return;
 		}
 		def->run(s, &cmd);

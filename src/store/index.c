@@ -48,7 +48,9 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
                             "AND pop3_retrieved_at IS NULL",
     [INDEX_VIEW_LIST] =
         "SELECT id, crlf_size + ifnull(eol_pad, 0), uidl, base, in_cur, suffix, crlf_clean, "
-        "eol_pad FROM messages WHERE folder = ?1 AND pop3_hidden = 0 ORDER BY uid",
+        "eol_pad FROM messages WHERE folder = ?1 AND pop3_hidden = 0 AND uid < ?2 "
+        "ORDER BY uid",
+    [INDEX_FOLDER_POP3] = "SELECT pop3_count, pop3_size, uidnext FROM folders WHERE id = ?1",
     [INDEX_EXPIRE_LIST] = "SELECT id FROM messages WHERE folder = ?1 AND pop3_hidden = 0 "
                           "AND pop3_retrieved_at IS NOT NULL AND pop3_retrieved_at < ?2",
     [INDEX_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -67,7 +69,9 @@ static const char index_schema[] =
     " uidnext INTEGER NOT NULL,"
     " highestmodseq INTEGER NOT NULL,"
     " new_mtime INTEGER NOT NULL,"
-    " cur_mtime INTEGER NOT NULL);"
+    " cur_mtime INTEGER NOT NULL,"
+    " pop3_count INTEGER NOT NULL DEFAULT 0,"
+    " pop3_size INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE messages ("
     " id INTEGER PRIMARY KEY,"
     " folder INTEGER NOT NULL,"
@@ -90,7 +94,27 @@ static const char index_schema[] =
     "CREATE INDEX messages_uidl ON messages (uidl);"
     "CREATE INDEX messages_retrieved ON messages (folder, pop3_retrieved_at)"
     " WHERE pop3_retrieved_at IS NOT NULL;"
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    /* The POP3 aggregates follow every change of a message row, in the
+     * same transaction, whoever makes it. */
+    "CREATE TRIGGER messages_pop3_insert AFTER INSERT ON messages"
+    " WHEN NEW.pop3_hidden = 0 BEGIN"
+    " UPDATE folders SET pop3_count = pop3_count + 1,"
+    "  pop3_size = pop3_size + NEW.crlf_size + ifnull(NEW.eol_pad, 0)"
+    "  WHERE id = NEW.folder; END;"
+    "CREATE TRIGGER messages_pop3_delete AFTER DELETE ON messages"
+    " WHEN OLD.pop3_hidden = 0 BEGIN"
+    " UPDATE folders SET pop3_count = pop3_count - 1,"
+    "  pop3_size = pop3_size - OLD.crlf_size - ifnull(OLD.eol_pad, 0)"
+    "  WHERE id = OLD.folder; END;"
+    "CREATE TRIGGER messages_pop3_update AFTER UPDATE OF pop3_hidden, crlf_size, eol_pad"
+    " ON messages BEGIN"
+    " UPDATE folders SET"
+    "  pop3_count = pop3_count - (OLD.pop3_hidden = 0) + (NEW.pop3_hidden = 0),"
+    "  pop3_size = pop3_size"
+    "   - (CASE WHEN OLD.pop3_hidden = 0 THEN OLD.crlf_size + ifnull(OLD.eol_pad, 0) ELSE 0 END)"
+    "   + (CASE WHEN NEW.pop3_hidden = 0 THEN NEW.crlf_size + ifnull(NEW.eol_pad, 0) ELSE 0 END)"
+    "  WHERE id = NEW.folder; END;";
 
 #define INDEX_STR2(x) #x
 #define INDEX_STR(x) INDEX_STR2(x)
@@ -202,6 +226,16 @@ static int index_setup(sqlite3 *db, const char **why_r)
 	int rc = index_query_int(db, "PRAGMA journal_mode = WAL", NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	/* A kept WAL must not keep the size of the largest transaction
+	 * ever (an index build: tens of MB), or every open reads it all. */
+	if (rc == SQLITE_OK)
+		rc = index_query_int(db, "PRAGMA journal_size_limit = 1048576", NULL);
+	/* Room for a whole index build of a large mailbox in one transaction
+	 * (pages spilled early get written to the WAL again and again). The
+	 * cache grows only as far as it is used, and lives only as long as
+	 * the connection: sessions close theirs after opening the mailbox. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA cache_size = -65536", NULL, NULL, NULL);
 	int64_t version = 0;
 	if (rc == SQLITE_OK)
 		rc = index_query_int(db, "PRAGMA user_version", &version);

@@ -10,8 +10,11 @@
  *
  * Schema (version INDEX_SCHEMA_VERSION, PRAGMA user_version):
  *   folders(id, dir UNIQUE, name, uidvalidity, uidnext, highestmodseq,
- *           new_mtime, cur_mtime)         -- mtimes in ns at the last scan,
+ *           new_mtime, cur_mtime,         -- mtimes in ns at the last scan,
  *                                            0 = scan next time
+ *           pop3_count, pop3_size)        -- messages not hidden from POP3
+ *                                            and their POP3 size, kept by
+ *                                            triggers: STAT without a scan
  *   messages(id, folder, uid, base, in_cur, suffix, flags, size, crlf_size,
  *            crlf_clean (1/0/NULL unknown), eol_pad (0/1/2/NULL unknown),
  *            internal_date, uidl,
@@ -26,7 +29,8 @@
  * it has to end an unterminated last line (crlf_count_eol_pad(); unknown
  * counts as 0 until the file is first read, see SYNC_TAIL_READS).
  *
- * Version history: 1 first release; 2 added eol_pad.
+ * Version history: 1 first release; 2 added eol_pad; 3 added the POP3
+ * aggregates.
  */
 #ifndef YUBIN_STORE_INDEX_H
 #define YUBIN_STORE_INDEX_H
@@ -35,7 +39,7 @@
 
 #include "store/store_private.h"
 
-#define INDEX_SCHEMA_VERSION 2
+#define INDEX_SCHEMA_VERSION 3
 #define INDEX_FILE_NAME "yubin.sqlite"
 #define INDEX_BUSY_TIMEOUT_MS 5000
 
@@ -54,7 +58,8 @@ enum index_stmt {
 	INDEX_MSG_SET_CLEAN,  /* crlf_clean, eol_pad, id */
 	INDEX_MSG_HIDE,       /* id */
 	INDEX_MSG_RETRIEVED,  /* at, id: only if not set yet */
-	INDEX_VIEW_LIST,      /* folder -> id, RETR size, uidl (visible, by uid) */
+	INDEX_VIEW_LIST,      /* folder, uid limit -> id, RETR size, uidl, file (visible, by uid) */
+	INDEX_FOLDER_POP3,    /* folder -> pop3_count, pop3_size, uidnext */
 	INDEX_EXPIRE_LIST,    /* folder, cutoff -> id (visible, retrieved before cutoff) */
 	INDEX_META_GET,       /* key -> value */
 	INDEX_META_SET,       /* key, value */

@@ -282,6 +282,8 @@ static enum store_error view_record_retrieved(struct store_pop3_view *view, int6
 /* Anything for the index to do? Retrievals matter only for EXPIRE. */
 static bool view_commit_needed(const struct store_pop3_view *view, const bool *deleted)
 {
+	if (!pop3_view_priv(view)->loaded)
+		return false; /* nothing was deleted or retrieved */
 	bool track = pop3_view_priv(view)->expire_days != UINT32_MAX;
 	for (size_t i = 0; i < view->count; i++)
 		if ((deleted != NULL && deleted[i]) || (track && view->msgs[i].retrieved))

@@ -173,11 +173,16 @@ static enum store_error view_load(struct store_pop3_view *view)
 {
 	struct pop3_view_priv *p = pop3_view_priv(view);
 	size_t cap = 0;
+	size_t expected = view->count;
+	view->count = 0;
+	view->total_size = 0;
+	p->loaded = true;
 	for (size_t f = 0; f < p->nfolders; f++) {
 		sqlite3_stmt *st = index_stmt(view->user, INDEX_VIEW_LIST);
 		if (st == NULL)
 			return STORE_ERR_TEMP;
 		sqlite3_bind_int64(st, 1, p->folders[f].id);
+		sqlite3_bind_int64(st, 2, p->folders[f].uid_limit);
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 			view_add_msg(view, &cap, st, (uint32_t)f);
@@ -185,7 +190,65 @@ static enum store_error view_load(struct store_pop3_view *view)
 		if (rc != SQLITE_DONE)
 			return index_fail(view->user, rc, "view_list");
 	}
+	if (view->count != expected)
+		/* only if another session or program removed mail between
+		 * open and load (pop3.lock = no): the list is what is there */
+		log_warn("store: op=pop3_load user=%s expected=%zu found=%zu", view->user->name,
+		         expected, view->count);
 	return STORE_OK;
+}
+
+/* count and total_size from the index's aggregates (STAT needs no more). */
+static enum store_error view_count(struct store_pop3_view *view)
+{
+	struct pop3_view_priv *p = pop3_view_priv(view);
+	view->count = 0;
+	view->total_size = 0;
+	for (size_t f = 0; f < p->nfolders; f++) {
+		sqlite3_stmt *st = index_stmt(view->user, INDEX_FOLDER_POP3);
+		if (st == NULL)
+			return STORE_ERR_TEMP;
+		sqlite3_bind_int64(st, 1, p->folders[f].id);
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			p->folders[f].count = (uint64_t)sqlite3_column_int64(st, 0);
+			p->folders[f].size = (uint64_t)sqlite3_column_int64(st, 1);
+			p->folders[f].uid_limit = sqlite3_column_int64(st, 2);
+			view->count += p->folders[f].count;
+			view->total_size += p->folders[f].size;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return rc == SQLITE_DONE ? STORE_ERR_TEMP : index_fail(view->user, rc, "count");
+	}
+	return STORE_OK;
+}
+
+bool store_pop3_loaded(const struct store_pop3_view *view)
+{
+	return pop3_view_priv(view)->loaded;
+}
+
+enum store_error store_pop3_load(struct store_pop3_view *view)
+{
+	if (store_pop3_loaded(view))
+		return STORE_OK;
+	struct pop3_view_priv *p = pop3_view_priv(view);
+	size_t count = view->count;
+	uint64_t total = view->total_size;
+	enum store_error err = view_load(view);
+	index_close(view->user); /* as after open: sessions hold no connection */
+	if (err != STORE_OK) {
+		/* back to "not loaded", as STAT saw it; a later command retries */
+		for (size_t i = 0; i < view->count; i++)
+			xfree(p->files[i].name);
+		xfree(p->files);
+		xfree(view->msgs);
+		p->loaded = false;
+		view->count = count;
+		view->total_size = total;
+	}
+	return err;
 }
 
 enum store_error store_pop3_open(struct store_user *user, const struct store_pop3_options *opt,
@@ -209,6 +272,8 @@ enum store_error store_pop3_open(struct store_user *user, const struct store_pop
 	if (err == STORE_OK)
 		err = pop3_commit_prepare(view, opt, &delayed);
 	if (err == STORE_OK)
+		err = view_count(view);
+	if (err == STORE_OK && view->count <= STORE_POP3_EAGER_MAX)
 		err = view_load(view);
 	if (login_delayed_r != NULL)
 		*login_delayed_r = delayed;
@@ -342,8 +407,9 @@ void store_pop3_close(struct store_pop3_view **viewp)
 		xfree(p->folders[i].path);
 	}
 	xfree(p->folders);
-	for (size_t i = 0; i < view->count; i++)
-		xfree(p->files[i].name);
+	if (p->loaded) /* before that, count comes from the index, not files */
+		for (size_t i = 0; i < view->count; i++)
+			xfree(p->files[i].name);
 	xfree(p->files);
 	xfree(view->priv);
 	xfree(view->msgs);

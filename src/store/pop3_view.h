@@ -14,6 +14,8 @@
 
 struct pop3_view_folder {
 	int64_t id;
+	int64_t uid_limit; /* uidnext at open: the snapshot's messages are below it */
+	uint64_t count, size; /* POP3 aggregates at open */
 	char *name;
 	char *path;
 	bool touched[2]; /* new/, cur/ had files removed: fsync them */
@@ -29,6 +31,7 @@ struct pop3_view_priv {
 	struct pop3_view_folder *folders;
 	size_t nfolders;
 	bool hide;
+	bool loaded; /* view->msgs and files are there */
 	uint32_t expire_days;
 	time_t now;
 };

@@ -122,7 +122,9 @@ struct store_pop3_msg {
 };
 
 struct store_pop3_view {
-	struct store_pop3_msg *msgs; /* message n (1-based) is msgs[n - 1] */
+	/* message n (1-based) is msgs[n - 1]; NULL until loaded, see
+	 * store_pop3_load() (count and total_size are known at open) */
+	struct store_pop3_msg *msgs;
 	size_t count;
 	uint64_t total_size;
 	/* private to the store */
@@ -150,6 +152,21 @@ struct store_pop3_options {
  */
 enum store_error store_pop3_open(struct store_user *user, const struct store_pop3_options *opt,
 				 struct store_pop3_view **view_r, bool *login_delayed_r);
+
+/*
+ * Mailboxes up to this many messages are loaded at open; larger ones only
+ * when a command needs the list, so that a login and STAT cost the same
+ * for 100 messages as for 100,000 (the index keeps the counts).
+ */
+#define STORE_POP3_EAGER_MAX 2000
+
+/*
+ * Load the per-message list if it is not loaded yet: the messages that
+ * were there at open (a delivery since then is not in this session).
+ * Safe to call again. The functions below need a loaded view.
+ */
+enum store_error store_pop3_load(struct store_pop3_view *view);
+bool store_pop3_loaded(const struct store_pop3_view *view);
 
 /*
  * Open message i (0-based) for reading. *fd_r is a read-only descriptor

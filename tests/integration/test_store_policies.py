@@ -5,6 +5,7 @@ to the Maildir while yubin runs.
 import os
 import poplib
 import re
+import shutil
 import sqlite3
 import time
 
@@ -739,3 +740,36 @@ def test_index_rebuilt_when_corrupt(server):
     own_like_data_dir(server, server.maildir("alice"))
     server.start()
     assert snapshot(server) == (ids, bodies)
+
+
+def test_large_mailbox_lists_on_demand(make_server):
+    """Above STORE_POP3_EAGER_MAX (2000) messages, login and STAT use the
+    index's counts and the message list is loaded by the first command that
+    needs it; the session must not be able to tell the difference."""
+    srv = make_server(start=False)
+    maildir = srv.maildir("alice")
+    for sub in ("new", "cur", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+    n = 2100
+    for i in range(n):
+        body = f"Subject: m{i}\r\n\r\nmessage {i}\r\n".encode()
+        name = f"{1700000000 + i}.M1P1.bulk,S={len(body)},W={len(body)}"
+        (maildir / "new" / name).write_bytes(body)
+    if IS_ROOT:
+        for path in [maildir.parent, maildir, *maildir.rglob("*")]:
+            shutil.chown(path, "mail", "mail")
+    srv.start()
+    p = srv.pop3("alice", USERS["alice"])
+    count, size = p.stat()
+    assert count == n
+    # a delivery after login is not part of this session
+    srv.deliver("alice", b"Subject: late\r\n\r\nlate\r\n")
+    resp, listing, _ = p.list()
+    assert len(listing) == n
+    assert sum(int(line.split()[1]) for line in listing) == size
+    assert p.retr(n)[1][-1] == f"message {n - 1}".encode()
+    p.dele(1)
+    assert p.quit().startswith(b"+OK")
+    p = srv.pop3("alice", USERS["alice"])
+    assert p.stat()[0] == n  # one deleted, one delivered
+    p.quit()

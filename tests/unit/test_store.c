@@ -1155,6 +1155,13 @@ static void test_size_tail_budget(void **state)
 	}
 	struct store_pop3_view *v = view(e);
 	assert_int_equal(v->count, n);
+	/* over STORE_POP3_EAGER_MAX: counted at open, listed on demand */
+	assert_false(store_pop3_loaded(v));
+	assert_null(v->msgs);
+	assert_int_equal(v->total_size, 3 * 3 + (n - 3) * 5);
+	assert_int_equal(store_pop3_load(v), STORE_OK);
+	assert_true(store_pop3_loaded(v));
+	assert_int_equal(v->count, n);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(v->msgs[i].size, i < 3 ? 3 : 5);
 	int fd;
@@ -1165,9 +1172,22 @@ static void test_size_tail_budget(void **state)
 	close(fd);
 	store_pop3_close(&v);
 	v = view(e);
+	/* the aggregates follow the size learnt at the first RETR */
+	assert_int_equal(v->total_size, 3 * 3 + (n - 3) * 5 + 2);
+	/* a delivery after open is not part of this session's list */
+	assert_int_equal(deliver(e, NULL, "", "Subject: late\n\nx\n"), STORE_OK);
+	assert_int_equal(store_pop3_load(v), STORE_OK);
+	assert_int_equal(v->count, n);
 	assert_int_equal(v->msgs[0].size, 3);
 	assert_int_equal(v->msgs[1].size, 5); /* learnt when it was opened */
 	assert_int_equal(v->msgs[2].size, 3);
+	store_pop3_close(&v);
+	/* a session that never needs the list: QUIT commits nothing, and
+	 * closing frees what open allocated (regression: it freed per-message
+	 * data that only a load creates) */
+	v = view(e);
+	assert_false(store_pop3_loaded(v));
+	assert_int_equal(store_pop3_commit(v, NULL), STORE_OK);
 	store_pop3_close(&v);
 }
 
