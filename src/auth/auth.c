@@ -309,22 +309,6 @@ bool auth_service_apop_available(struct auth_service *svc)
 	return svc->cfg->pop3_apop == POP3_APOP_AUTO && userdb_any_plaintext(svc->userdb);
 }
 
-enum auth_user_result auth_service_find_user(struct auth_service *svc, const char *name,
-					     char *canon_r)
-{
-	if (!username_normalize(name, strlen(name), canon_r))
-		return AUTH_USER_UNKNOWN;
-	char *stored = NULL;
-	enum userdb_result r = userdb_lookup(svc->userdb, canon_r, &stored);
-	if (stored != NULL) {
-		mem_wipe(stored, strlen(stored));
-		free(stored);
-	}
-	if (r == USERDB_OK)
-		return AUTH_USER_FOUND;
-	return r == USERDB_TEMPFAIL ? AUTH_USER_TEMPFAIL : AUTH_USER_UNKNOWN;
-}
-
 enum auth_user_result auth_service_resolve(struct auth_service *svc, const char *local,
 					   const char *domain, char *canon_r)
 {

@@ -56,12 +56,6 @@ bool auth_service_apop_available(struct auth_service *svc);
 
 enum auth_user_result { AUTH_USER_FOUND, AUTH_USER_UNKNOWN, AUTH_USER_TEMPFAIL };
 
-/* Does this user exist (for LMTP RCPT)? On AUTH_USER_FOUND the canonical
- * name is copied to canon_r (USERNAME_MAX + 1 bytes). Fast: an in-memory
- * lookup, fine on the loop. */
-enum auth_user_result auth_service_find_user(struct auth_service *svc, const char *name,
-					     char *canon_r);
-
 /* The user a recipient address delivers to (userdb_resolve() with
  * lmtp.recipient_delimiter). */
 enum auth_user_result auth_service_resolve(struct auth_service *svc, const char *local,

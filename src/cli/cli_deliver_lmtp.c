@@ -16,6 +16,7 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/strlist.h"
 #include "lib/strnum.h"
 
 #include <errno.h>
@@ -85,16 +86,13 @@ static int lmtp_client_connect_inet(const char *item)
 static int lmtp_client_connect(const char *listen)
 {
 	int fd = -1;
-	for (const char *p = listen; fd < 0 && *p != '\0';) {
-		p += strspn(p, " ,");
-		size_t n = strcspn(p, ", ");
-		if (n == 0)
-			break;
-		char *item = xstrndup(p, n);
+	const char *start;
+	size_t n;
+	while (fd < 0 && strlist_next(&listen, ", ", &start, &n)) {
+		char *item = xstrndup(start, n);
 		fd = item[0] == '/' ? lmtp_client_connect_unix(item)
 				    : lmtp_client_connect_inet(item);
 		free(item);
-		p += n;
 	}
 	return fd;
 }

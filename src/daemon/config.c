@@ -11,6 +11,7 @@
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/strlist.h"
 #include "lib/strnum.h"
 
 #include <ctype.h>
@@ -164,17 +165,11 @@ static bool config_listen_item_valid(const char *s, size_t len)
 
 static bool config_listen_valid(const char *v)
 {
-	const char *p = v;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		size_t n = strcspn(p, ", ");
-		if (!config_listen_item_valid(p, n))
+	const char *item;
+	size_t n;
+	while (strlist_next(&v, ", ", &item, &n))
+		if (!config_listen_item_valid(item, n))
 			return false;
-		p += n;
-	}
 	return true;
 }
 

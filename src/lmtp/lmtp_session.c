@@ -29,16 +29,10 @@
 
 void lmtp_reply(struct lmtp_session *s, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	conn_vreply(s->conn, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	size_t len = (size_t)n < sizeof(line) - 2 ? (size_t)n : sizeof(line) - 3;
-	memcpy(line + len, "\r\n", 2);
-	conn_write(s->conn, line, len + 2);
 }
 
 void lmtp_busy_begin(struct lmtp_session *s)

@@ -487,6 +487,17 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+void conn_vreply(struct conn *c, const char *fmt, va_list ap)
+{
+	char line[CONN_REPLY_MAX + 3];
+	int n = vsnprintf(line, CONN_REPLY_MAX + 1, fmt, ap);
+	if (n < 0)
+		return;
+	size_t len = (size_t)n <= CONN_REPLY_MAX ? (size_t)n : CONN_REPLY_MAX;
+	memcpy(line + len, "\r\n", 2);
+	conn_write(c, line, len + 2);
+}
+
 void conn_want_drain(struct conn *c, bool on)
 {
 	c->want_drain = on;

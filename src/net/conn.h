@@ -17,6 +17,7 @@
 #define YUBIN_NET_CONN_H
 
 #include <openssl/ssl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -114,6 +115,10 @@ size_t conn_output_pending(struct conn *c);
 void conn_write(struct conn *c, const void *data, size_t len);
 void conn_write_str(struct conn *c, const char *s);
 void conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One reply line: the formatted text (cut at CONN_REPLY_MAX bytes, which
+ * no reply of ours reaches) followed by CRLF. */
+#define CONN_REPLY_MAX 1021
+void conn_vreply(struct conn *c, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Ask for handler->drained when output falls below CONN_OUTPUT_LOW. */
 void conn_want_drain(struct conn *c, bool on);

@@ -4,6 +4,7 @@
 #include "net/listener.h"
 
 #include "lib/mem.h"
+#include "lib/strlist.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -117,21 +118,16 @@ static int listener_bind_item(const char *item, char **err_r)
 bool listener_bind_list(struct listener_set *set, const char *list,
 			enum listener_service service, char **err_r)
 {
-	const char *p = list;
-	while (*p != '\0') {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		size_t n = strcspn(p, ", ");
-		char *item = xstrndup(p, n);
+	const char *p = list, *start;
+	size_t n;
+	while (strlist_next(&p, ", ", &start, &n)) {
+		char *item = xstrndup(start, n);
 		int fd = listener_bind_item(item, err_r);
 		if (fd >= 0)
 			listener_add(set, fd, service, item);
 		free(item);
 		if (fd < 0)
 			return false;
-		p += n;
 	}
 	return true;
 }

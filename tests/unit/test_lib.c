@@ -11,6 +11,7 @@
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "lib/strlist.h"
 #include "lib/strnum.h"
 #include "lib/username.h"
 
@@ -465,6 +466,32 @@ static void test_mem(void **state)
 	xfree(s);
 }
 
+static void test_strlist(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *items[4];
+	} cases[] = {
+		{"", {NULL}},
+		{" , ,", {NULL}},
+		{"a", {"a", NULL}},
+		{"127.0.0.1:110, [::1]:110", {"127.0.0.1:110", "[::1]:110", NULL}},
+		{",a,,b ,c,", {"a", "b", "c", NULL}},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *p = cases[i].in, *item;
+		size_t len, k = 0;
+		while (strlist_next(&p, ", ", &item, &len)) {
+			assert_non_null(cases[i].items[k]);
+			assert_int_equal(len, strlen(cases[i].items[k]));
+			assert_memory_equal(item, cases[i].items[k], len);
+			k++;
+		}
+		assert_null(cases[i].items[k]);
+		assert_int_equal(*p, '\0');
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +510,7 @@ int main(void)
 		cmocka_unit_test(test_log_safe_long),
 		cmocka_unit_test(test_log_level_parse),
 		cmocka_unit_test(test_mem),
+		cmocka_unit_test(test_strlist),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
