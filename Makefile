@@ -7,11 +7,13 @@
 #                 the last line printed is "N passed, N failed"
 #   make fuzz     run each fuzz harness for FUZZ_SECONDS (default 60)
 #   make clean    remove build directories (not ./dev)
+#   make bench    compare yubin with Dovecot (bench/, docs/BENCHMARKS.md);
+#                 make bench-quick is the same in under two minutes
 
 BUILD ?= build
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps run test fuzz clean
+.PHONY: all deps run test fuzz clean bench bench-quick
 
 all: deps
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
@@ -31,6 +33,12 @@ test:
 fuzz:
 	@scripts/install-deps.sh --test
 	@scripts/run-fuzz.sh $(FUZZ_SECONDS)
+
+bench: all
+	@bench/bench.sh full $(BUILD)
+
+bench-quick: all
+	@bench/bench.sh quick $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
