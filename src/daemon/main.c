@@ -11,6 +11,7 @@
  * subcommand name.
  */
 #include "cli/cli.h"
+#include "store/store.h"
 #include "yubin_version.h"
 
 #include <stdio.h>
@@ -56,6 +57,7 @@ static int main_find_command(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	store_library_init();
 	int k = main_find_command(argc, argv);
 	if (k < 0) {
 		main_usage(stderr);

@@ -15,6 +15,7 @@
 #include "lib/mem.h"
 
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,6 +63,11 @@ static bool store_maildir_complete(const char *root)
 	bool ok = maildir_exists(root) && stat(tmp, &st) == 0 && S_ISDIR(st.st_mode);
 	xfree(tmp);
 	return ok;
+}
+
+void store_library_init(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 enum store_error store_user_open(const struct store_settings *s, const char *user, bool create,

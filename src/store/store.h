@@ -43,6 +43,10 @@ enum store_error {
 	STORE_ERR_QUOTA,    /* over quota / message too large */
 };
 
+/* Process-wide set-up, once, before any other store call (main does it):
+ * SQLite without its global allocation statistics (a mutex per malloc). */
+void store_library_init(void);
+
 /* A short constant name for logs: "temp", "perm", ... */
 const char *store_error_name(enum store_error err);
 
