@@ -51,6 +51,14 @@ struct conn {
 	bool paused;
 	bool want_drain;
 	bool queued; /* on the loop's kick list */
+	/* Plain sockets: replies are written by conn_flush() at the end of
+	 * the loop turn, straight to the socket, and EV_WRITE is enabled only
+	 * when something is left over. Letting the bufferevent arm and disarm
+	 * its write event for every reply costs two epoll_ctl calls and a
+	 * loop turn per command. */
+	bool direct;
+	bool flush_queued;
+	struct conn *next_flush;
 	const char *close_reason;
 	uint64_t bytes_in, bytes_out;
 
@@ -63,7 +71,7 @@ struct conn_loop {
 	struct tls_server *tls;
 	struct event *wake; /* runs the kick and reap lists */
 	struct conn *all;
-	struct conn *kick, *reap;
+	struct conn *kick, *reap, *flush;
 	unsigned count;
 	/* id = generation << 32 | slot: O(1) lookup, stale ids never match */
 	struct conn **slots;
@@ -72,6 +80,7 @@ struct conn_loop {
 };
 
 static void conn_install_bev(struct conn *c, struct bufferevent *bev);
+static void conn_flush(struct conn *c);
 
 /* ---- ids ---- */
 
@@ -139,6 +148,13 @@ static void conn_loop_on_wake(evutil_socket_t fd, short what, void *arg)
 		if (!c->closing && !c->paused && !c->handshaking &&
 		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 			c->h->input(c, c->ctx);
+	}
+	/* Then the replies those produced; a flush may close, never free. */
+	while (loop->flush != NULL) {
+		struct conn *c = loop->flush;
+		loop->flush = c->next_flush;
+		c->flush_queued = false;
+		conn_flush(c);
 	}
 	while (loop->reap != NULL) {
 		struct conn *c = loop->reap;
@@ -227,6 +243,8 @@ static void conn_on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
+	if (c->direct && pending == 0 && !c->want_drain)
+		bufferevent_disable(bev, EV_WRITE); /* conn_flush() writes from now on */
 	if (c->closing) {
 		if (c->flush_close && pending == 0)
 			conn_close(c, false);
@@ -295,6 +313,55 @@ static void conn_apply_timeout(struct conn *c)
 	bufferevent_set_timeouts(c->bev, c->timeout ? &tv : NULL, c->timeout ? &tv : NULL);
 }
 
+/* The bufferevent writes (and tells us when the output drains). */
+static void conn_write_by_bev(struct conn *c)
+{
+	bufferevent_enable(c->bev, EV_WRITE);
+}
+
+static void conn_schedule_flush(struct conn *c)
+{
+	if (!c->direct) /* TLS: the bufferevent arms its own write event */
+		return;
+	if (c->want_drain || c->flush_close || c->tls_pending) {
+		conn_write_by_bev(c);
+		return;
+	}
+	if (c->flush_queued)
+		return;
+	c->flush_queued = true;
+	c->next_flush = c->loop->flush;
+	c->loop->flush = c;
+	conn_loop_wake(c->loop);
+}
+
+/* Write what is pending straight to the socket; hand the rest to the
+ * bufferevent. */
+static void conn_flush(struct conn *c)
+{
+	if (!c->direct || (c->closing && !c->flush_close))
+		return;
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	/* The bufferevent keeps the start of its output frozen so that only
+	 * it drains it; we write in its stead, so thaw it meanwhile. */
+	evbuffer_unfreeze(out, 1);
+	int n = 1, err = 0;
+	while (n > 0 && evbuffer_get_length(out) > 0) {
+		errno = 0;
+		n = evbuffer_write(out, c->fd);
+		err = errno;
+	}
+	evbuffer_freeze(out, 1);
+	if (n < 0 && err != EAGAIN && err != EWOULDBLOCK && err != EINTR) {
+		log_debug("event=write_failed remote=%s error=\"%s\"", c->peer_ip, strerror(err));
+		c->close_reason = "error";
+		conn_close(c, false);
+		return;
+	}
+	if (evbuffer_get_length(out) > 0 || c->want_drain || c->flush_close || c->tls_pending)
+		conn_write_by_bev(c); /* it finishes, and its callback does the rest */
+}
+
 static void conn_install_bev(struct conn *c, struct bufferevent *bev)
 {
 	c->bev = bev;
@@ -304,7 +371,8 @@ static void conn_install_bev(struct conn *c, struct bufferevent *bev)
 	bufferevent_setwatermark(bev, EV_READ, 0, CONN_INPUT_MAX);
 	conn_update_write_watermark(c);
 	conn_apply_timeout(c);
-	bufferevent_enable(bev, c->paused ? EV_WRITE : EV_READ | EV_WRITE);
+	short what = c->direct ? EV_READ : EV_READ | EV_WRITE;
+	bufferevent_enable(bev, c->paused ? (short)(what & ~EV_READ) : what);
 }
 
 static struct bufferevent *conn_tls_bev(struct conn *c)
@@ -322,6 +390,7 @@ static struct bufferevent *conn_tls_bev(struct conn *c)
 static void conn_switch_to_tls(struct conn *c)
 {
 	c->tls_pending = false;
+	c->direct = false;
 	/* RFC 2595 4 / RFC 3207 6: discard what was pipelined in clear. */
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	evbuffer_drain(in, evbuffer_get_length(in));
@@ -369,6 +438,7 @@ struct conn *conn_new(struct conn_loop *loop, int fd, const struct sockaddr *pee
 	} else {
 		bev = bufferevent_socket_new(loop->base, fd, 0);
 		c->bev_owns_fd = false;
+		c->direct = true;
 	}
 	conn_install_bev(c, bev);
 	return c;
@@ -468,8 +538,18 @@ size_t conn_output_pending(struct conn *c)
 
 void conn_write(struct conn *c, const void *data, size_t len)
 {
-	if (!c->closing || c->flush_close)
+	if (!c->closing || c->flush_close) {
 		bufferevent_write(c->bev, data, len);
+		conn_schedule_flush(c);
+	}
+}
+
+bool conn_add_file(struct conn *c, int fd, uint64_t len)
+{
+	if (evbuffer_add_file(bufferevent_get_output(c->bev), fd, 0, (ev_off_t)len) != 0)
+		return false;
+	conn_schedule_flush(c);
+	return true;
 }
 
 void conn_write_str(struct conn *c, const char *s)
@@ -485,6 +565,7 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
 	va_end(ap);
+	conn_schedule_flush(c);
 }
 
 void conn_vreply(struct conn *c, const char *fmt, va_list ap)
@@ -501,8 +582,11 @@ void conn_vreply(struct conn *c, const char *fmt, va_list ap)
 void conn_want_drain(struct conn *c, bool on)
 {
 	c->want_drain = on;
-	if (!c->closing)
-		conn_update_write_watermark(c);
+	if (c->closing)
+		return;
+	conn_update_write_watermark(c);
+	if (on && c->direct)
+		conn_write_by_bev(c); /* streaming: the bufferevent paces it */
 }
 
 void conn_pause_input(struct conn *c)
@@ -541,10 +625,13 @@ void conn_start_tls(struct conn *c)
 	c->tls_pending = true;
 	/* Nothing more is read in clear text. */
 	bufferevent_disable(c->bev, EV_READ);
-	if (conn_output_pending(c) == 0)
+	if (conn_output_pending(c) == 0) {
 		conn_switch_to_tls(c);
-	else
+	} else {
 		conn_update_write_watermark(c);
+		if (c->direct)
+			conn_write_by_bev(c);
+	}
 }
 
 /* Take c off the kick list if it is there (it is about to be reaped). */
@@ -571,6 +658,8 @@ void conn_close(struct conn *c, bool flush)
 		c->flush_close = true;
 		bufferevent_disable(c->bev, EV_READ);
 		conn_update_write_watermark(c);
+		if (c->direct)
+			conn_write_by_bev(c);
 		return;
 	}
 	c->flush_close = false;

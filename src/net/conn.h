@@ -113,6 +113,10 @@ struct evbuffer *conn_output(struct conn *c);
 size_t conn_output_pending(struct conn *c);
 
 void conn_write(struct conn *c, const void *data, size_t len);
+/* Queue len bytes of file fd from offset 0 (sent with sendfile on plain
+ * connections); fd belongs to the connection from then on. False (and fd
+ * still the caller's) if it cannot be queued. */
+bool conn_add_file(struct conn *c, int fd, uint64_t len);
 void conn_write_str(struct conn *c, const char *s);
 void conn_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* One reply line: the formatted text (cut at CONN_REPLY_MAX bytes, which

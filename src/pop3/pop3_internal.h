@@ -34,6 +34,7 @@ enum pop3_state {
 
 struct pop3_stream {
 	int fd;
+	uint64_t left; /* bytes of the file not read yet */
 	struct pop3_output enc;
 };
 

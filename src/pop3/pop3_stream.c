@@ -47,7 +47,10 @@ void pop3_stream_pump(struct pop3_session *s)
 	static char in[POP3_STREAM_CHUNK];
 	static char out[POP3_OUTPUT_MAX(POP3_STREAM_CHUNK)];
 	while (s->streaming && conn_output_pending(s->conn) < CONN_OUTPUT_HIGH) {
-		ssize_t n = read(s->stream.fd, in, sizeof(in));
+		/* Reading exactly the size the file had at open saves the
+		 * read that would only say "end of file". */
+		size_t want = s->stream.left < sizeof(in) ? (size_t)s->stream.left : sizeof(in);
+		ssize_t n = want > 0 ? read(s->stream.fd, in, want) : 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -63,6 +66,7 @@ void pop3_stream_pump(struct pop3_session *s)
 			pop3_stream_finish(s);
 			return;
 		}
+		s->stream.left -= (uint64_t)n;
 		size_t len = pop3_output_encode(&s->stream.enc, in, (size_t)n, out);
 		conn_write(s->conn, out, len);
 	}
@@ -93,8 +97,7 @@ void pop3_stream_message(struct pop3_session *s, size_t idx, size_t lines)
 	}
 	if (retr && clean && !conn_tls_active(s->conn)) {
 		/* zero-copy: libevent owns (and closes) fd from here */
-		if (disk_size == 0 || evbuffer_add_file(conn_output(s->conn), fd, 0,
-							(ev_off_t)disk_size) == 0) {
+		if (disk_size == 0 || conn_add_file(s->conn, fd, disk_size)) {
 			if (disk_size == 0)
 				close(fd);
 			conn_write_str(s->conn, ".\r\n");
@@ -102,6 +105,7 @@ void pop3_stream_message(struct pop3_session *s, size_t idx, size_t lines)
 		}
 	}
 	s->stream.fd = fd;
+	s->stream.left = disk_size;
 	pop3_output_init(&s->stream.enc, lines);
 	s->streaming = true;
 	if (disk_size <= POP3_STREAM_SMALL && conn_output_pending(s->conn) < CONN_OUTPUT_HIGH) {
