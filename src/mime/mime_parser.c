@@ -74,7 +74,8 @@ static const struct {
 /* Bytes of a body line kept for the boundary comparison: "--", the
  * boundary, "--" and one more to know whether the line is longer. */
 #define BODY_KEEP (MIME_MAX_BOUNDARY + 5)
-#define HEADER_KEEP (MIME_MAX_FIELD + 2)
+/* a header line: the name, the colon, white space and MIME_MAX_FIELD */
+#define HEADER_KEEP (MIME_MAX_FIELD + 256)
 
 struct counters {
 	uint64_t pos;  /* raw offset */
@@ -88,7 +89,8 @@ struct open_part {
 	bool digest; /* multipart/digest: children default to message/rfc822 */
 	bool active; /* multipart whose boundary has not been closed */
 	struct counters hdr, body;
-	size_t blen;
+	size_t blen;  /* bytes of the boundary kept, at most MIME_MAX_BOUNDARY */
+	size_t bfull; /* its real length */
 	char boundary[MIME_MAX_BOUNDARY];
 };
 
@@ -106,6 +108,8 @@ struct mime_parser {
 	uint64_t line_len;    /* its raw bytes so far, without the LF */
 	size_t keep, kept;    /* bytes of it to keep, kept */
 	char *lbuf;           /* HEADER_KEEP bytes */
+	char last[3];         /* its last three bytes */
+	char tail[2];         /* the last two without the CR of CRLF */
 
 	unsigned prev_eol; /* terminator length of the previous line */
 	enum { PREV_BOUNDARY, PREV_HEADER, PREV_BODY } prev_kind; /* ... what it was */
@@ -330,6 +334,7 @@ static void set_boundary(struct mime_parser *p, struct open_part *o)
 	struct buf b;
 	buf_init(&b, MIME_MAX_FIELD * 3);
 	if (mime_param_value(p->t, p->t->parts[o->part].params, "boundary", &b) && b.len > 0) {
+		o->bfull = b.len;
 		o->blen = b.len < MIME_MAX_BOUNDARY ? b.len : MIME_MAX_BOUNDARY;
 		memcpy(o->boundary, b.ptr, o->blen);
 		o->active = true;
@@ -421,9 +426,24 @@ static void close_top(struct mime_parser *p, const struct counters *end)
 
 /* ---- lines ---- */
 
-/* The open multipart whose boundary starts this line (stack index), or
+/* Is the line (length n without its terminator) a closing delimiter of
+ * o, "--" boundary "--" (RFC 2046 5.1.1)? For a boundary longer than what
+ * is kept, only an exact line can be recognised. */
+static bool is_closing(const struct mime_parser *p, const struct open_part *o, uint64_t n)
+{
+	if (o->blen == o->bfull)
+		return p->kept >= o->blen + 4 && n >= o->blen + 4 && p->lbuf[o->blen + 2] == '-' &&
+		       p->lbuf[o->blen + 3] == '-';
+	return n == o->bfull + 4 && p->tail[0] == '-' && p->tail[1] == '-';
+}
+
+/*
+ * The open multipart whose boundary starts this line (stack index), or
  * -1. n is the line's length without its terminator, of which the first
- * `kept` bytes are in p->lbuf. */
+ * `kept` bytes are in p->lbuf. RFC 2046 5.1.1 asks only that the boundary
+ * start the line; of several, the longest wins, and an exact match ("--b"
+ * or "--b--") of the innermost ends the search (as in Dovecot).
+ */
 static int find_boundary(struct mime_parser *p, uint64_t n, bool *closing_r)
 {
 	if (p->nactive == 0 || n < 2 || p->lbuf[0] != '-' || p->lbuf[1] != '-')
@@ -431,22 +451,21 @@ static int find_boundary(struct mime_parser *p, uint64_t n, bool *closing_r)
 	const char *d = p->lbuf + 2;
 	size_t avail = (n < p->kept ? (size_t)n : p->kept) - 2;
 	uint64_t len = n - 2;
-	bool dashes = len > 2 && avail == len && d[len - 1] == '-' && d[len - 2] == '-';
+	bool dashes = len > 2 && p->tail[0] == '-' && p->tail[1] == '-';
 	int best = -1;
 	for (int i = (int)p->depth - 1; i >= 0; i--) {
 		const struct open_part *o = &p->stack[i];
-		if (!o->active || o->blen > avail || memcmp(o->boundary, d, o->blen) != 0)
+		if (!o->active || o->blen > avail || o->bfull > len ||
+		    memcmp(o->boundary, d, o->blen) != 0)
 			continue;
-		if (best >= 0 && p->stack[best].blen >= o->blen)
+		if (best >= 0 && p->stack[best].bfull >= o->bfull)
 			continue;
 		best = i;
-		if (o->blen == len || (dashes && o->blen + 2 == len))
+		if (o->bfull == len || (dashes && o->bfull + 2 == len))
 			break; /* exactly this boundary: nothing can match better */
 	}
-	if (best >= 0) {
-		size_t b = p->stack[best].blen;
-		*closing_r = avail >= b + 2 && d[b] == '-' && d[b + 1] == '-';
-	}
+	if (best >= 0)
+		*closing_r = is_closing(p, &p->stack[best], n);
 	return best;
 }
 
@@ -518,6 +537,8 @@ static void process_line(struct mime_parser *p, unsigned eol)
 	uint64_t n = p->line_len;
 	if (eol == 2)
 		n--; /* the CR of CRLF is not content */
+	p->tail[0] = p->last[eol == 2 ? 0 : 1];
+	p->tail[1] = p->last[eol == 2 ? 1 : 2];
 	bool closing = false;
 	int mp = find_boundary(p, n, &closing);
 	if (mp >= 0) {
@@ -539,6 +560,7 @@ static void start_line(struct mime_parser *p)
 	p->line_len = 0;
 	p->kept = 0;
 	p->prev_cr = false;
+	memset(p->last, 0, sizeof(p->last));
 	p->keep = top(p)->in_header ? HEADER_KEEP : p->nactive > 0 ? BODY_KEEP : 0;
 }
 
@@ -555,6 +577,11 @@ static void line_append(struct mime_parser *p, const unsigned char *s, size_t n)
 	p->at.pos += n;
 	p->at.crlf += n;
 	p->prev_cr = s[n - 1] == '\r';
+	for (size_t i = n > 3 ? n - 3 : 0; i < n; i++) {
+		p->last[0] = p->last[1];
+		p->last[1] = p->last[2];
+		p->last[2] = (char)s[i];
+	}
 }
 
 void mime_parser_feed(struct mime_parser *p, const void *data, size_t len)

@@ -254,9 +254,12 @@ static void get_ranges(struct reader *r, struct mime_part *p, uint32_t i)
 	p->body_lines = lines;
 	bool message_child = p->parent != MIME_NONE &&
 			     r->t->parts[p->parent].kind == MIME_KIND_MESSAGE;
-	/* no overflow: each term is at most size; inside the parent's body */
+	/* no overflow: each term is at most size; inside the parent's body.
+	 * The encapsulated message starts where its message/rfc822 part's
+	 * body does, and may end a line break before it (mime_parser.c) */
 	if (gap > end - start || hl > end - p->hdr_off || bl > end - p->body_off ||
-	    ((p->parent == MIME_NONE || message_child) && (gap != 0 || p->body_off + bl != end)))
+	    (message_child && gap != 0) ||
+	    (p->parent == MIME_NONE && (gap != 0 || p->body_off + bl != end)))
 		r->ok = false;
 	if (r->ok && p->parent != MIME_NONE)
 		r->free_at[p->parent] = p->body_off + bl;

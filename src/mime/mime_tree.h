@@ -10,7 +10,9 @@
  * Parts are stored in pre-order: part 0 is the message itself (its header
  * is the message header, its body the message text). A multipart's
  * children follow it; a message/rfc822 part has exactly one child, the
- * encapsulated message, whose header is that message's header.
+ * encapsulated message, whose header is that message's header. The child
+ * starts where the part's body starts and ends where it ends, or one line
+ * break before (see mime_parser.c, close_at: Dovecot's sizes).
  *
  * Offsets: every part has a header range [hdr_off, hdr_off + hdr_len) and
  * a body range [body_off, body_off + body_len), body_off == hdr_off +

@@ -311,6 +311,16 @@ void pop3_cmd_quit(struct pop3_session *s, const struct pop3_command *cmd)
 		return;
 	}
 	s->state = POP3_STATE_UPDATE;
+	if (!store_pop3_commit_needed(s->view, s->deleted)) {
+		/* the usual leave-on-server QUIT: nothing to write, no need
+		 * to go through the pool. The lock goes before the reply: a
+		 * client may reconnect the moment it reads it. */
+		store_pop3_close(&s->view);
+		store_user_close(&s->store);
+		pop3_reply(s, "+OK Logging out, 0 messages deleted.");
+		pop3_close(s);
+		return;
+	}
 	struct pop3_commit_job *job = xmalloc(sizeof(*job));
 	job->env = s->env;
 	job->owner = conn_id(s->conn);

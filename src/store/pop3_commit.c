@@ -280,7 +280,7 @@ static enum store_error view_record_retrieved(struct store_pop3_view *view, int6
 }
 
 /* Anything for the index to do? Retrievals matter only for EXPIRE. */
-static bool view_commit_needed(const struct store_pop3_view *view, const bool *deleted)
+bool store_pop3_commit_needed(const struct store_pop3_view *view, const bool *deleted)
 {
 	if (!pop3_view_priv(view)->loaded)
 		return false; /* nothing was deleted or retrieved */
@@ -294,7 +294,7 @@ static bool view_commit_needed(const struct store_pop3_view *view, const bool *d
 enum store_error store_pop3_commit(struct store_pop3_view *view, const bool *deleted)
 {
 	struct pop3_view_priv *p = pop3_view_priv(view);
-	if (!view_commit_needed(view, deleted))
+	if (!store_pop3_commit_needed(view, deleted))
 		return STORE_OK;
 	bool track = p->expire_days != UINT32_MAX;
 	struct view_doomed_list dl = {0};

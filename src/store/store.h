@@ -193,6 +193,10 @@ void store_pop3_mark_retrieved(struct store_pop3_view *view, size_t i);
  */
 enum store_error store_pop3_commit(struct store_pop3_view *view, const bool *deleted);
 
+/* Would store_pop3_commit() change anything? (If not, QUIT can skip it:
+ * nothing deleted and no retrieval to record.) */
+bool store_pop3_commit_needed(const struct store_pop3_view *view, const bool *deleted);
+
 /* Release the snapshot and the POP3 lock; does not delete anything. */
 void store_pop3_close(struct store_pop3_view **view);
 
