@@ -68,6 +68,9 @@ struct auth_exchange {
 	uint64_t owner;
 	auth_done_fn *done;
 	void *done_arg;
+	auth_then_fn *then;
+	void *then_arg;
+	bool then_ran;
 };
 
 static bool auth_is_plaintext_mech(const char *mech)
@@ -468,6 +471,12 @@ static void auth_step_work(void *arg)
 	}
 	if (ex->status == AUTH_FAILED && ex->tempfail)
 		ex->status = AUTH_TEMPFAIL;
+	ex->then_ran = false;
+	if (ex->status == AUTH_SUCCESS && ex->then != NULL &&
+	    (ex->output == NULL || ex->output[0] == '\0')) {
+		ex->then(ex->then_arg, ex->user);
+		ex->then_ran = true;
+	}
 	if (ex->input != NULL) {
 		mem_wipe(ex->input, strlen(ex->input));
 		xfree(ex->input);
@@ -492,6 +501,22 @@ void auth_exchange_step(struct auth_exchange *ex, const char *input, size_t inpu
 	ex->done = done;
 	ex->done_arg = arg;
 	workpool_submit(ex->svc->pool, auth_step_work, auth_step_done, ex);
+}
+
+void auth_exchange_then(struct auth_exchange *ex, auth_then_fn *fn, void *arg)
+{
+	ex->then = fn;
+	ex->then_arg = arg;
+}
+
+bool auth_exchange_then_ran(const struct auth_exchange *ex)
+{
+	return ex->then_ran;
+}
+
+void *auth_exchange_then_arg(const struct auth_exchange *ex)
+{
+	return ex->then_arg;
 }
 
 enum auth_status auth_exchange_status(const struct auth_exchange *ex)

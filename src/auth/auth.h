@@ -87,6 +87,18 @@ typedef void auth_done_fn(struct auth_exchange *ex, uint64_t owner, void *arg);
 void auth_exchange_step(struct auth_exchange *ex, const char *input, size_t input_len,
 			uint64_t owner, auth_done_fn *done, void *arg);
 
+/*
+ * Optional: work to run on the pool thread right after a step that
+ * succeeds with nothing more to send (USER/PASS, APOP, PLAIN, LOGIN), with
+ * the canonical user name, so that a session can go on to open the
+ * mailbox without a second trip through the pool. arg stays the caller's.
+ */
+typedef void auth_then_fn(void *arg, const char *user);
+void auth_exchange_then(struct auth_exchange *ex, auth_then_fn *fn, void *arg);
+/* Did the then-work run (in the last step)? */
+bool auth_exchange_then_ran(const struct auth_exchange *ex);
+void *auth_exchange_then_arg(const struct auth_exchange *ex);
+
 enum auth_status auth_exchange_status(const struct auth_exchange *ex);
 /* Base64 data for the client: the next challenge (AUTH_CONTINUE) or the
  * mechanism's final data (AUTH_SUCCESS, may be ""). */

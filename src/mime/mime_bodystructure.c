@@ -177,7 +177,7 @@ static void body(struct writer *w, uint32_t i)
 }
 
 bool mime_imap_bodystructure(const struct mime_tree *t, uint32_t i, bool extended, unsigned flags,
-			     struct buf *out)
+                             struct buf *out)
 {
 	if (i >= t->nparts)
 		return false;

@@ -15,27 +15,27 @@ static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
 static const struct {
 	const char *mime, *iconv;
 } aliases[] = {
-	{"gb2312", "GB18030"},
-	{"gbk", "GB18030"},
-	{"x-gbk", "GB18030"},
-	{"cp936", "GB18030"},
-	{"big5", "BIG5-HKSCS"},
-	{"x-x-big5", "BIG5-HKSCS"},
-	{"ks_c_5601-1987", "CP949"},
-	{"euc-kr", "CP949"},
-	{"iso-8859-8-i", "ISO-8859-8"},
-	{"x-sjis", "SHIFT_JIS"},
-	{"shift-jis", "SHIFT_JIS"},
-	{"x-mac-roman", "MACINTOSH"},
-	{"unicode-1-1-utf-7", "UTF-7"},
-	{"iso-8859-1", "WINDOWS-1252"}, /* C1 controls are never meant */
-	{"latin1", "WINDOWS-1252"},
-	{"us-ascii", ""},
-	{"ascii", ""},
-	{"utf-8", ""},
-	{"utf8", ""},
-	{"x-unknown", "?"},
-	{"unknown-8bit", "?"},
+    {"gb2312", "GB18030"},
+    {"gbk", "GB18030"},
+    {"x-gbk", "GB18030"},
+    {"cp936", "GB18030"},
+    {"big5", "BIG5-HKSCS"},
+    {"x-x-big5", "BIG5-HKSCS"},
+    {"ks_c_5601-1987", "CP949"},
+    {"euc-kr", "CP949"},
+    {"iso-8859-8-i", "ISO-8859-8"},
+    {"x-sjis", "SHIFT_JIS"},
+    {"shift-jis", "SHIFT_JIS"},
+    {"x-mac-roman", "MACINTOSH"},
+    {"unicode-1-1-utf-7", "UTF-7"},
+    {"iso-8859-1", "WINDOWS-1252"}, /* C1 controls are never meant */
+    {"latin1", "WINDOWS-1252"},
+    {"us-ascii", ""},
+    {"ascii", ""},
+    {"utf-8", ""},
+    {"utf8", ""},
+    {"x-unknown", "?"},
+    {"unknown-8bit", "?"},
 };
 
 #define NAME_MAX_LEN 64
@@ -160,7 +160,7 @@ static bool ascii_append(const unsigned char *s, size_t len, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
 		bool ok = s[i] < 0x80 ? buf_append_byte(out, (char)s[i])
-				      : buf_append(out, replacement, 3);
+		                      : buf_append(out, replacement, 3);
 		if (!ok)
 			return false;
 	}
@@ -197,7 +197,7 @@ static bool iconv_append(iconv_t cd, const unsigned char *in, size_t len, struct
 }
 
 enum mime_conv mime_charset_to_utf8(const char *name, size_t name_len, const void *in, size_t len,
-				    struct buf *out)
+                                    struct buf *out)
 {
 	bool utf8;
 	iconv_t cd = open_conv(name, name_len, &utf8);
@@ -247,8 +247,8 @@ bool mime_rfc2231_decode(const void *in, size_t len, struct buf *out)
 			(void)buf_append_byte(&raw, s[i]);
 		}
 	}
-	enum mime_conv r = mime_charset_to_utf8(cs, cs_len, raw.ptr != NULL ? raw.ptr : "",
-						raw.len, out);
+	enum mime_conv r =
+	    mime_charset_to_utf8(cs, cs_len, raw.ptr != NULL ? raw.ptr : "", raw.len, out);
 	buf_deinit(&raw);
 	return r != MIME_CONV_FULL;
 }

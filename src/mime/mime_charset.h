@@ -29,7 +29,7 @@ enum mime_conv {
  * name) are taken as UTF-8, since 8-bit bytes under US-ASCII are common.
  */
 enum mime_conv mime_charset_to_utf8(const char *name, size_t name_len, const void *in, size_t len,
-				    struct buf *out);
+                                    struct buf *out);
 
 /* True if the charset is known (mime_charset_to_utf8 would convert it). */
 bool mime_charset_known(const char *name, size_t name_len);

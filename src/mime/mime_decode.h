@@ -41,11 +41,11 @@ enum mime_cte mime_cte_from_name(const char *name, size_t len);
 struct mime_decoder {
 	enum mime_cte cte;
 	unsigned state;
-	uint32_t acc;        /* base64 bits */
-	unsigned nacc;       /* base64 characters in acc */
-	unsigned char hex1;  /* quoted-printable: first digit of =XY */
-	bool prev_cr;        /* identity: last byte was CR */
-	size_t nws;          /* quoted-printable: white space held */
+	uint32_t acc;       /* base64 bits */
+	unsigned nacc;      /* base64 characters in acc */
+	unsigned char hex1; /* quoted-printable: first digit of =XY */
+	bool prev_cr;       /* identity: last byte was CR */
+	size_t nws;         /* quoted-printable: white space held */
 	char ws[MIME_QP_WS_MAX];
 };
 

@@ -77,8 +77,9 @@ static size_t q_decode(const char *s, size_t len, char *out)
 		int hi, lo;
 		if (s[i] == '_') {
 			out[n++] = ' ';
-		} else if (s[i] == '=' && i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-			   (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+		} else if (s[i] == '=' && i + 2 < len &&
+		           (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+		           (lo = hexval((unsigned char)s[i + 2])) >= 0) {
 			out[n++] = (char)(hi * 16 + lo);
 			i += 2;
 		} else {
@@ -100,7 +101,7 @@ static void flush(struct state *st)
 {
 	if (st->pending.len > 0 || st->charset != NULL) {
 		enum mime_conv r = mime_charset_to_utf8(st->charset, st->charset_len,
-							st->pending.ptr, st->pending.len, st->out);
+		                                        st->pending.ptr, st->pending.len, st->out);
 		st->ok = st->ok && r != MIME_CONV_FULL;
 	}
 	buf_reset(&st->pending);
@@ -127,7 +128,7 @@ static void add_word(struct state *st, const struct encword *w)
 	}
 	char *tmp = xmalloc(w->text_len + 4);
 	size_t n = w->enc == 'b' ? mime_base64_decode(w->text, w->text_len, tmp)
-				 : q_decode(w->text, w->text_len, tmp);
+	                         : q_decode(w->text, w->text_len, tmp);
 	st->ok = buf_append(&st->pending, tmp, n) && st->ok;
 	free(tmp);
 }

@@ -10,7 +10,7 @@
 /* The last occurrence of a string field (a later Subject replaces an
  * earlier one, as in Dovecot), or absent. */
 static struct mime_str last_field(const struct mime_tree *t, struct mime_list env,
-				  enum mime_env_field f)
+                                  enum mime_env_field f)
 {
 	struct mime_str s = {MIME_NONE, 0};
 	for (uint32_t k = 0; k < env.count; k++) {
@@ -23,7 +23,7 @@ static struct mime_str last_field(const struct mime_tree *t, struct mime_list en
 /* Every occurrence of an address field, parsed into one list: a second
  * From is not hidden behind the first (what a user would see matters). */
 static void collect(const struct mime_tree *t, struct mime_list env, enum mime_env_field f,
-		    struct mime_addr_list *l)
+                    struct mime_addr_list *l)
 {
 	for (uint32_t k = 0; k < env.count; k++) {
 		const struct mime_env_hdr *h = &t->env[env.first + k];
@@ -33,7 +33,7 @@ static void collect(const struct mime_tree *t, struct mime_list env, enum mime_e
 }
 
 static bool str_or_nil(struct buf *out, const struct mime_addr_list *l, struct mime_addr_str s,
-		       unsigned flags)
+                       unsigned flags)
 {
 	return mime_imap_nstring(out, mime_addr_text(l, s), s.len, flags);
 }
@@ -56,7 +56,7 @@ static bool write_addresses(struct buf *out, const struct mime_addr_list *l, uns
 }
 
 static bool write_string(struct buf *out, const struct mime_tree *t, struct mime_list env,
-			 enum mime_env_field f, unsigned flags)
+                         enum mime_env_field f, unsigned flags)
 {
 	struct mime_str s = last_field(t, env, f);
 	if (f == MIME_ENV_SUBJECT)
@@ -70,9 +70,8 @@ bool mime_imap_envelope(const struct mime_tree *t, uint32_t i, unsigned flags, s
 	if (mime_part_is_message(t, i))
 		env = t->parts[i].env;
 	struct mime_addr_list lists[6]; /* from sender reply-to to cc bcc */
-	bool ok = buf_append_byte(out, '(') &&
-		  write_string(out, t, env, MIME_ENV_DATE, flags) && buf_append_byte(out, ' ') &&
-		  write_string(out, t, env, MIME_ENV_SUBJECT, flags);
+	bool ok = buf_append_byte(out, '(') && write_string(out, t, env, MIME_ENV_DATE, flags) &&
+	          buf_append_byte(out, ' ') && write_string(out, t, env, MIME_ENV_SUBJECT, flags);
 	for (int k = 0; k < 6; k++) {
 		mime_addr_list_init(&lists[k]);
 		collect(t, env, (enum mime_env_field)(MIME_ENV_FROM + k), &lists[k]);

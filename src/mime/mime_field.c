@@ -98,8 +98,8 @@ static void skip_junk(struct mime_lex *lx)
 static size_t lenient_value(struct mime_lex *lx, const unsigned char **start_r)
 {
 	*start_r = lx->p;
-	while (lx->p < lx->end && *lx->p > ' ' && *lx->p != ';' && *lx->p != '"' &&
-	       *lx->p != '(' && *lx->p != 0x7f)
+	while (lx->p<lx->end && * lx->p> ' ' && *lx->p != ';' && *lx->p != '"' && *lx->p != '(' &&
+	       *lx->p != 0x7f)
 		lx->p++;
 	return (size_t)(lx->p - *start_r);
 }
@@ -180,11 +180,11 @@ static int cmp_section(const void *x, const void *y)
 
 static const char *value_of(const struct param_set *ps, const struct raw_param *r)
 {
-	return ps->values.ptr + r->value_off;
+	return ps->values.ptr != NULL ? ps->values.ptr + r->value_off : ""; /* all empty */
 }
 
 static void add_raw(struct mime_tree *t, struct mime_list *list, const struct param_set *ps,
-		    const struct raw_param *r)
+                    const struct raw_param *r)
 {
 	struct mime_str name = mime_tree_add_str(t, r->name, r->name_len);
 	struct mime_str value = mime_tree_add_str(t, value_of(ps, r), r->value_len);
@@ -194,7 +194,7 @@ static void add_raw(struct mime_tree *t, struct mime_list *list, const struct pa
 
 /* Merge sections sec[0..n) (one name, sorted by index). */
 static void add_merged(struct mime_tree *t, struct mime_list *list, const struct param_set *ps,
-		       struct raw_param **sec, size_t n)
+                       struct raw_param **sec, size_t n)
 {
 	bool complete = true, any_ext = false;
 	for (size_t i = 0; i < n; i++) {

@@ -127,9 +127,9 @@ bool mime_imap_human(struct buf *out, const char *s, size_t len, unsigned flags)
 	const unsigned char *u = (const unsigned char *)(tmp.ptr != NULL ? tmp.ptr : "");
 	bool changed = tmp.len != len || memcmp(u, s, len) != 0;
 	bool plain = !changed && memchr(u, '"', tmp.len) == NULL &&
-		     memchr(u, '\\', tmp.len) == NULL && quotable(u, tmp.len, flags);
+	             memchr(u, '\\', tmp.len) == NULL && quotable(u, tmp.len, flags);
 	bool ok = plain || tmp.len == 0 ? append_quoted(out, u, tmp.len)
-					: append_literal(out, u, tmp.len);
+	                                : append_literal(out, u, tmp.len);
 	buf_deinit(&tmp);
 	return ok;
 }

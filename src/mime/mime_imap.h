@@ -2,10 +2,23 @@
  * mime_imap.h - FETCH BODYSTRUCTURE, BODY and ENVELOPE from a mime_tree
  * (RFC 9051 7.5.2, RFC 3501 7.4.2), and the IMAP string forms they use.
  *
- * Output is byte-for-byte what Dovecot 2.3 sends for the same message in
- * every case we compared (tests/unit/test_mime_imap.c); the few places
- * where we differ on purpose are listed in mime_bodystructure.c and
- * mime_address.c.
+ * Output is byte-for-byte what Dovecot 2.3.19 sends for the same message
+ * (tests/unit/test_mime_imap.c records its output for realistic messages
+ * and edge cases), except where we differ on purpose, on malformed input:
+ * - an invalid Content-Type means text/plain (RFC 2045 5.2); Dovecot shows
+ *   what it could read, e.g. "text" "";
+ * - a parameter without a value is skipped (Dovecot drops every later
+ *   parameter, or keeps an empty name); an unquoted value runs to ';' or
+ *   white space ("----=_Part_1"), Dovecot stops at '=';
+ * - a lone extended RFC 2231 parameter "name*" keeps its name (Dovecot
+ *   renames it after the previous parameter's section number);
+ * - addresses: empty list members are skipped (RFC 5322 4.4), "<a@b"
+ *   without '>' keeps its domain, "a . b @ c" (obsolete CFWS) is parsed;
+ * - NUL is sent as U+FFFD (Dovecot: 0x80 in subjects and names);
+ * - BODY of a single text/plain part shows the type as written (Dovecot
+ *   writes "text" "plain" in lower case there, unlike its BODYSTRUCTURE);
+ * - limits: see mime_tree.h (Dovecot nests 100 deep, and past its part
+ *   limit stops seeing boundaries, so the rest joins the last part).
  *
  * Strings (RFC 9051 4.3) are written as:
  * - NIL when absent;
@@ -46,7 +59,7 @@
  * empty text/plain part, since the grammar needs one.
  */
 bool mime_imap_bodystructure(const struct mime_tree *t, uint32_t i, bool extended, unsigned flags,
-			     struct buf *out);
+                             struct buf *out);
 
 /*
  * ENVELOPE of the message whose header is part i's (part 0 for the FETCH

@@ -13,7 +13,7 @@ static unsigned char lower(unsigned char c)
 }
 
 static bool name_matches(const struct mime_tree *t, struct mime_str s, const char *name,
-			 bool extended)
+                         bool extended)
 {
 	size_t n = strlen(name);
 	if (s.len != n + (extended ? 1 : 0))
@@ -27,7 +27,7 @@ static bool name_matches(const struct mime_tree *t, struct mime_str s, const cha
 }
 
 bool mime_param_value(const struct mime_tree *t, struct mime_list list, const char *name,
-		      struct buf *out)
+                      struct buf *out)
 {
 	/* RFC 2231 7: an extended value wins over a plain one */
 	for (int extended = 1; extended >= 0; extended--) {

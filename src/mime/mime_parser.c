@@ -23,7 +23,7 @@
  * close_at() for the one odd case.
  */
 #include "mime/mime_parser.h"
-#include "mime/mime_field.h"
+#include "mime/mime_parser_private.h"
 #include "mime/mime_tree_private.h"
 
 #include "lib/mem.h"
@@ -31,114 +31,19 @@
 #include <stddef.h>
 #include <string.h>
 
-/* Content-* fields, for "the first one counts" */
-enum field_id {
-	F_NONE = -1,
-	F_TYPE,
-	F_ENCODING,
-	F_ID,
-	F_DESCR,
-	F_DISPOSITION,
-	F_LANGUAGE,
-	F_LOCATION,
-	F_MD5,
-	F_MIME_VERSION,
-	F_ENV_FIRST, /* F_ENV_FIRST + enum mime_env_field */
-};
-
-static const struct {
-	const char *name;
-	int id;
-} field_names[] = {
-	{"content-type", F_TYPE},
-	{"content-transfer-encoding", F_ENCODING},
-	{"content-id", F_ID},
-	{"content-description", F_DESCR},
-	{"content-disposition", F_DISPOSITION},
-	{"content-language", F_LANGUAGE},
-	{"content-location", F_LOCATION},
-	{"content-md5", F_MD5},
-	{"mime-version", F_MIME_VERSION},
-	{"date", F_ENV_FIRST + MIME_ENV_DATE},
-	{"subject", F_ENV_FIRST + MIME_ENV_SUBJECT},
-	{"from", F_ENV_FIRST + MIME_ENV_FROM},
-	{"sender", F_ENV_FIRST + MIME_ENV_SENDER},
-	{"reply-to", F_ENV_FIRST + MIME_ENV_REPLY_TO},
-	{"to", F_ENV_FIRST + MIME_ENV_TO},
-	{"cc", F_ENV_FIRST + MIME_ENV_CC},
-	{"bcc", F_ENV_FIRST + MIME_ENV_BCC},
-	{"in-reply-to", F_ENV_FIRST + MIME_ENV_IN_REPLY_TO},
-	{"message-id", F_ENV_FIRST + MIME_ENV_MESSAGE_ID},
-};
-
-/* Bytes of a body line kept for the boundary comparison: "--", the
- * boundary, "--" and one more to know whether the line is longer. */
-#define BODY_KEEP (MIME_MAX_BOUNDARY + 5)
-/* a header line: the name, the colon, white space and MIME_MAX_FIELD */
-#define HEADER_KEEP (MIME_MAX_FIELD + 256)
-
-struct counters {
-	uint64_t pos;  /* raw offset */
-	uint64_t crlf; /* offset in CRLF form */
-	uint64_t nl;   /* LFs before it */
-};
-
-struct open_part {
-	uint32_t part;
-	bool in_header;
-	bool digest; /* multipart/digest: children default to message/rfc822 */
-	bool active; /* multipart whose boundary has not been closed */
-	struct counters hdr, body;
-	size_t blen;  /* bytes of the boundary kept, at most MIME_MAX_BOUNDARY */
-	size_t bfull; /* its real length */
-	char boundary[MIME_MAX_BOUNDARY];
-};
-
-struct mime_parser {
-	struct mime_tree *t;
-	struct open_part stack[MIME_MAX_DEPTH + 1];
-	unsigned depth;   /* open parts */
-	unsigned nactive; /* open parts with an active boundary */
-
-	struct counters at; /* the current position */
-	bool prev_cr;       /* the last byte of the current line was CR */
-
-	bool in_line;
-	struct counters line; /* where the current line starts */
-	uint64_t line_len;    /* its raw bytes so far, without the LF */
-	size_t keep, kept;    /* bytes of it to keep, kept */
-	char *lbuf;           /* HEADER_KEEP bytes */
-	char last[3];         /* its last three bytes */
-	char tail[2];         /* the last two without the CR of CRLF */
-
-	unsigned prev_eol; /* terminator length of the previous line */
-	enum { PREV_BOUNDARY, PREV_HEADER, PREV_BODY } prev_kind; /* ... what it was */
-	unsigned prev_hdr; /* PREV_HEADER: stack index of the part it belonged to */
-
-	/* the header field being collected */
-	int field;
-	struct buf fbuf;
-	bool field_cut;
-	unsigned seen;   /* F_* bits of Content-* fields seen in this header */
-	unsigned nenv;   /* envelope fields kept from this header */
-	bool is_message; /* this header is a message header */
-	uint32_t hdr_nparams, hdr_nlangs; /* array sizes when it started */
-};
-
 struct mime_parser *mime_parser_new(void)
 {
 	struct mime_parser *p = xmalloc(sizeof(*p));
 	p->t = mime_tree_new();
 	p->lbuf = xmalloc(HEADER_KEEP);
 	buf_init(&p->fbuf, MIME_MAX_FIELD);
-	p->field = F_NONE;
 	p->prev_kind = PREV_BOUNDARY; /* nothing before the first line to give */
 	/* part 0: the message, its header starts at offset 0 */
 	(void)mime_tree_add_part(p->t, MIME_NONE);
 	p->stack[0].part = 0;
 	p->stack[0].in_header = true;
 	p->depth = 1;
-	p->is_message = true;
+	mime_parser_header_start(p, true);
 	return p;
 }
 
@@ -158,131 +63,6 @@ static struct open_part *top(struct mime_parser *p)
 	return &p->stack[p->depth - 1];
 }
 
-static unsigned char lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
-}
-
-static bool name_is(const char *name, size_t len, const char *lit)
-{
-	if (strlen(lit) != len)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (lower((unsigned char)name[i]) != (unsigned char)lit[i])
-			return false;
-	}
-	return true;
-}
-
-/* ---- header fields ---- */
-
-static void store_env(struct mime_parser *p, uint32_t part, int field, const char *v, size_t n)
-{
-	if (p->nenv == MIME_MAX_ENV_FIELDS) {
-		p->t->parts[part].flags |= MIME_PART_CUT;
-		return;
-	}
-	struct mime_str s = mime_tree_add_str(p->t, v, n);
-	if (!mime_str_present(s))
-		return;
-	p->nenv++;
-	mime_tree_add_env(p->t, &p->t->parts[part].env, (uint32_t)(field - F_ENV_FIRST), s);
-}
-
-/* The collected field is complete: store what it means. */
-static void finish_field(struct mime_parser *p)
-{
-	int field = p->field;
-	if (field == F_NONE)
-		return;
-	p->field = F_NONE;
-	uint32_t part = top(p)->part;
-	struct mime_tree *t = p->t;
-	const char *v = p->fbuf.ptr != NULL ? p->fbuf.ptr : "";
-	size_t n = p->fbuf.len;
-	if (p->field_cut)
-		t->parts[part].flags |= MIME_PART_CUT;
-	if (field >= F_ENV_FIRST) {
-		store_env(p, part, field, v, n);
-		return;
-	}
-	p->seen |= 1u << field;
-	if (field == F_MIME_VERSION)
-		return;
-	switch (field) {
-	case F_TYPE:
-		mime_field_content_type(t, part, v, n);
-		break;
-	case F_ENCODING:
-		mime_field_encoding(t, part, v, n);
-		break;
-	case F_DISPOSITION:
-		mime_field_disposition(t, part, v, n);
-		break;
-	case F_LANGUAGE:
-		mime_field_language(t, part, v, n);
-		break;
-	case F_ID:
-		t->parts[part].id = mime_tree_add_str(t, v, n);
-		break;
-	case F_DESCR:
-		t->parts[part].descr = mime_tree_add_str(t, v, n);
-		break;
-	case F_LOCATION:
-		t->parts[part].location = mime_tree_add_str(t, v, n);
-		break;
-	case F_MD5:
-		t->parts[part].md5 = mime_tree_add_str(t, v, n);
-		break;
-	}
-}
-
-/* Append (s, n) of a field line; true_len is the line's real length
- * (more than n if the line was longer than what was kept). */
-static void field_append(struct mime_parser *p, const char *s, size_t n, uint64_t true_len)
-{
-	size_t room = p->fbuf.max - p->fbuf.len;
-	if (n > room || true_len > n) {
-		p->field_cut = true;
-		if (n > room)
-			n = room;
-	}
-	(void)buf_append(&p->fbuf, s, n);
-}
-
-/* A header line that starts a field ("Name: value"). */
-static void start_field(struct mime_parser *p, const char *line, size_t n, uint64_t true_len)
-{
-	const char *colon = memchr(line, ':', n);
-	if (colon == NULL)
-		return; /* not a field: ignored, like any unknown field */
-	size_t name_len = (size_t)(colon - line);
-	while (name_len > 0 && (line[name_len - 1] == ' ' || line[name_len - 1] == '\t'))
-		name_len--; /* RFC 5322 4.5.1 obs-optional: WSP before ':' */
-	for (size_t i = 0; i < sizeof(field_names) / sizeof(field_names[0]); i++) {
-		int id = field_names[i].id;
-		if (!name_is(line, name_len, field_names[i].name))
-			continue;
-		if (id >= F_ENV_FIRST ? !p->is_message : (p->seen & (1u << id)) != 0)
-			return;
-		p->field = id;
-		buf_reset(&p->fbuf);
-		p->field_cut = false;
-		/* the value starts after the colon and its white space, but if
-		 * the first line has nothing else, after one white space only:
-		 * what Dovecot does, and it shows in ENVELOPE (Message-ID) */
-		size_t skip = (size_t)(colon - line) + 1, ws = skip;
-		while (ws < n && (line[ws] == ' ' || line[ws] == '\t'))
-			ws++;
-		if (ws < n)
-			skip = ws;
-		else if (skip < n)
-			skip++;
-		field_append(p, line + skip, n - skip, true_len - skip);
-		return;
-	}
-}
-
 /* ---- parts ---- */
 
 /* A new part below parent whose header starts at `at`. */
@@ -294,31 +74,7 @@ static void push_part(struct mime_parser *p, uint32_t parent, const struct count
 	o->in_header = true;
 	o->hdr = *at;
 	p->t->parts[o->part].hdr_off = at->pos;
-	p->field = F_NONE;
-	p->seen = 0;
-	p->nenv = 0;
-	p->is_message = p->t->parts[parent].kind == MIME_KIND_MESSAGE;
-	p->hdr_nparams = p->t->nparams;
-	p->hdr_nlangs = p->t->nlangs;
-}
-
-/* RFC 2045 4: in a message header, Content-* fields mean something only
- * with MIME-Version (or, leniently, Content-Type, as Dovecot accepts);
- * in a body part's header they always do. Otherwise forget them. */
-static void drop_non_mime(struct mime_parser *p, uint32_t i)
-{
-	const unsigned mime = (1u << F_MIME_VERSION) | (1u << F_TYPE);
-	if (!p->is_message || (p->seen & mime) != 0)
-		return;
-	struct mime_part *part = &p->t->parts[i];
-	const struct mime_str none = {MIME_NONE, 0};
-	const struct mime_list empty = {0, 0};
-	part->id = part->descr = part->encoding = part->md5 = none;
-	part->disposition = part->location = none;
-	part->dparams = part->langs = empty;
-	/* their entries are the last ones in the arrays */
-	p->t->nparams = p->hdr_nparams;
-	p->t->nlangs = p->hdr_nlangs;
+	mime_parser_header_start(p, p->t->parts[parent].kind == MIME_KIND_MESSAGE);
 }
 
 static bool can_add(struct mime_parser *p)
@@ -349,14 +105,15 @@ static void classify(struct mime_parser *p, struct open_part *o, const struct co
 {
 	struct mime_tree *t = p->t;
 	struct mime_part *part = &t->parts[o->part];
-	bool in_digest = part->parent != MIME_NONE && p->depth >= 2 && p->stack[p->depth - 2].digest;
+	bool in_digest =
+	    part->parent != MIME_NONE && p->depth >= 2 && p->stack[p->depth - 2].digest;
 	bool message, multipart = false;
 	if (!mime_str_present(part->type)) {
 		message = in_digest; /* RFC 2046 5.1.5 */
 	} else {
 		multipart = mime_str_eq(t, part->type, "multipart");
 		message = mime_str_eq(t, part->type, "message") &&
-			  mime_str_eq(t, part->subtype, "rfc822");
+		          mime_str_eq(t, part->subtype, "rfc822");
 	}
 	if (!multipart && !message)
 		return;
@@ -379,14 +136,13 @@ static void classify(struct mime_parser *p, struct open_part *o, const struct co
 static void end_header(struct mime_parser *p, const struct counters *end)
 {
 	struct open_part *o = top(p);
-	finish_field(p);
+	mime_parser_header_end(p, o->part);
 	struct mime_part *part = &p->t->parts[o->part];
 	part->hdr_len = end->pos - o->hdr.pos;
 	part->hdr_size = end->crlf - o->hdr.crlf;
 	part->body_off = end->pos;
 	o->body = *end;
 	o->in_header = false;
-	drop_non_mime(p, o->part);
 	classify(p, o, end);
 }
 
@@ -479,7 +235,8 @@ static int find_boundary(struct mime_parser *p, uint64_t n, bool *closing_r)
  * nothing is given up.
  */
 static const struct counters *close_at(const struct mime_parser *p, unsigned idx,
-				       const struct counters *at_line, const struct counters *before)
+                                       const struct counters *at_line,
+                                       const struct counters *before)
 {
 	if (p->prev_kind == PREV_BOUNDARY || p->prev_eol == 0)
 		return at_line;
@@ -515,20 +272,10 @@ static void header_line(struct mime_parser *p, uint64_t n, unsigned eol)
 	size_t kept = n < p->kept ? (size_t)n : p->kept;
 	p->prev_kind = PREV_HEADER;
 	p->prev_hdr = p->depth - 1;
-	if (n == 0 && eol > 0) {
+	if (n == 0 && eol > 0)
 		end_header(p, &p->at); /* the empty line is part of the header */
-		return;
-	}
-	if (p->lbuf[0] == ' ' || p->lbuf[0] == '\t') {
-		if (p->field != F_NONE) {
-			/* folded: the line break is kept as one LF */
-			field_append(p, "\n", 1, 1);
-			field_append(p, p->lbuf, kept, n);
-		}
-		return;
-	}
-	finish_field(p);
-	start_field(p, p->lbuf, kept, n);
+	else
+		mime_parser_header_line(p, p->lbuf, kept, n);
 }
 
 /* A complete line (eol: its terminator's length, 0 at the end of data). */
@@ -543,7 +290,7 @@ static void process_line(struct mime_parser *p, unsigned eol)
 	int mp = find_boundary(p, n, &closing);
 	if (mp >= 0) {
 		if (top(p)->in_header)
-			finish_field(p);
+			mime_parser_header_finish(p);
 		boundary_line(p, mp, closing);
 	} else if (top(p)->in_header) {
 		header_line(p, n, eol);
@@ -615,7 +362,7 @@ struct mime_tree *mime_parser_finish(struct mime_parser **pp)
 		process_line(p, 0); /* the last line, without a line break */
 	}
 	if (top(p)->in_header)
-		finish_field(p);
+		mime_parser_header_finish(p);
 	while (p->depth > 0)
 		close_top(p, &p->at);
 	struct mime_tree *t = p->t;

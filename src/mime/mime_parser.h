@@ -26,7 +26,13 @@
  * - message/rfc822 (and a part without Content-Type in multipart/digest)
  *   contains a message, whatever its Content-Transfer-Encoding;
  * - of repeated Content-* fields the first counts; envelope fields are
- *   all kept (mime_imap.h decides how repeats are shown).
+ *   all kept (mime_imap.h decides how repeats are shown);
+ * - in a message header (part 0, or inside message/rfc822) Content-*
+ *   fields count only with MIME-Version or Content-Type (RFC 2045 4;
+ *   Content-Type alone is accepted, as Dovecot does);
+ * - a boundary longer than MIME_MAX_BOUNDARY is compared on its first
+ *   MIME_MAX_BOUNDARY bytes, and its closing line is recognised only
+ *   without trailing white space.
  */
 #ifndef YUBIN_MIME_PARSER_H
 #define YUBIN_MIME_PARSER_H

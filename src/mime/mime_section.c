@@ -102,7 +102,7 @@ static void body_of(const struct mime_part *p, uint32_t i, struct mime_range *r)
 }
 
 bool mime_section_find(const struct mime_tree *t, const struct mime_section *sec,
-		       struct mime_range *r)
+                       struct mime_range *r)
 {
 	if (t->nparts == 0)
 		return false;

@@ -33,12 +33,12 @@
 #define MIME_SECTION_MAX_PATH (2 * MIME_MAX_DEPTH + 2)
 
 enum mime_section_text {
-	MIME_SECTION_BODY,               /* no section-text: the part (or message) */
-	MIME_SECTION_HEADER,             /* HEADER */
-	MIME_SECTION_HEADER_FIELDS,      /* HEADER.FIELDS: the caller filters */
-	MIME_SECTION_HEADER_FIELDS_NOT,  /* HEADER.FIELDS.NOT: likewise */
-	MIME_SECTION_TEXT,               /* TEXT */
-	MIME_SECTION_MIME,               /* MIME (only after part numbers) */
+	MIME_SECTION_BODY,              /* no section-text: the part (or message) */
+	MIME_SECTION_HEADER,            /* HEADER */
+	MIME_SECTION_HEADER_FIELDS,     /* HEADER.FIELDS: the caller filters */
+	MIME_SECTION_HEADER_FIELDS_NOT, /* HEADER.FIELDS.NOT: likewise */
+	MIME_SECTION_TEXT,              /* TEXT */
+	MIME_SECTION_MIME,              /* MIME (only after part numbers) */
 };
 
 struct mime_section {
@@ -65,6 +65,6 @@ struct mime_range {
  * message (Dovecot then sends an empty string; that is the caller's
  * decision). */
 bool mime_section_find(const struct mime_tree *t, const struct mime_section *sec,
-		       struct mime_range *r);
+                       struct mime_range *r);
 
 #endif

@@ -88,8 +88,8 @@ static void put_part(struct writer *w, const struct mime_tree *t, uint32_t i, ui
 	put(w, p->hdr_size - p->hdr_len);
 	put(w, p->body_size - p->body_len);
 	put(w, p->body_lines);
-	const struct mime_str strs[] = {p->type, p->subtype, p->id,          p->descr,
-					p->encoding, p->md5, p->disposition, p->location};
+	const struct mime_str strs[] = {p->type,     p->subtype, p->id,          p->descr,
+	                                p->encoding, p->md5,     p->disposition, p->location};
 	for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]); k++)
 		put_str(w, strs[k]);
 	put_params(w, t, p->params);
@@ -243,8 +243,9 @@ static void get_ranges(struct reader *r, struct mime_part *p, uint32_t i)
 	if (!r->ok)
 		return;
 	uint64_t start = p->parent == MIME_NONE ? 0 : r->free_at[p->parent];
-	uint64_t end = p->parent == MIME_NONE ? lim : r->t->parts[p->parent].body_off +
-							  r->t->parts[p->parent].body_len;
+	uint64_t end = p->parent == MIME_NONE
+	                   ? lim
+	                   : r->t->parts[p->parent].body_off + r->t->parts[p->parent].body_len;
 	p->hdr_off = start + gap;
 	p->hdr_len = hl;
 	p->body_off = p->hdr_off + hl;
@@ -252,8 +253,8 @@ static void get_ranges(struct reader *r, struct mime_part *p, uint32_t i)
 	p->hdr_size = hl + hx;
 	p->body_size = bl + bx;
 	p->body_lines = lines;
-	bool message_child = p->parent != MIME_NONE &&
-			     r->t->parts[p->parent].kind == MIME_KIND_MESSAGE;
+	bool message_child =
+	    p->parent != MIME_NONE && r->t->parts[p->parent].kind == MIME_KIND_MESSAGE;
 	/* no overflow: each term is at most size; inside the parent's body.
 	 * The encapsulated message starts where its message/rfc822 part's
 	 * body does, and may end a line break before it (mime_parser.c) */
@@ -277,8 +278,8 @@ static void get_part(struct reader *r, uint32_t i)
 	p->kind = (uint8_t)kind;
 	p->flags = (uint8_t)flags;
 	get_ranges(r, p, i);
-	struct mime_str *strs[] = {&p->type, &p->subtype,    &p->id,      &p->descr,
-				   &p->encoding, &p->md5, &p->disposition, &p->location};
+	struct mime_str *strs[] = {&p->type,     &p->subtype, &p->id,          &p->descr,
+	                           &p->encoding, &p->md5,     &p->disposition, &p->location};
 	for (size_t k = 0; k < sizeof(strs) / sizeof(strs[0]) && r->ok; k++)
 		*strs[k] = get_str(r);
 	get_lists(r, p, mime_part_is_message(r->t, i));

@@ -106,7 +106,7 @@ static void list_add(struct mime_list *list, uint32_t index)
 }
 
 void mime_tree_add_param(struct mime_tree *t, struct mime_list *list, struct mime_str name,
-			 struct mime_str value)
+                         struct mime_str value)
 {
 	if (full(t, t->nparams))
 		return;
@@ -126,7 +126,7 @@ void mime_tree_add_lang(struct mime_tree *t, struct mime_list *list, struct mime
 }
 
 void mime_tree_add_env(struct mime_tree *t, struct mime_list *list, uint32_t field,
-		       struct mime_str value)
+                       struct mime_str value)
 {
 	if (full(t, t->nenv))
 		return;

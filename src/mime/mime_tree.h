@@ -46,15 +46,15 @@
  * Limits. Past each one the parser still produces a valid tree and marks
  * what it left out (MIME_PART_* flags below); nothing grows without bound.
  */
-#define MIME_MAX_DEPTH 50 /* nesting below the message: deeper parts are leaves */
-#define MIME_MAX_PARTS 10000                /* parts in one tree, the message included */
-#define MIME_MAX_FIELD (64 * 1024)          /* bytes of one header field kept (unfolded) */
-#define MIME_MAX_PARAMS 64                  /* parameters per Content-Type/-Disposition */
-#define MIME_MAX_LANGS 32                   /* Content-Language tags per part */
-#define MIME_MAX_ENV_FIELDS 256             /* envelope header fields per message header */
-#define MIME_MAX_POOL (4u * 1024 * 1024)    /* string bytes per tree */
-#define MIME_MAX_BOUNDARY 200 /* boundary bytes compared (RFC 2046 allows 70) */
-#define MIME_MAX_ENTRIES 65536 /* parameters, languages, envelope fields per tree */
+#define MIME_MAX_DEPTH 50                /* nesting below the message: deeper parts are leaves */
+#define MIME_MAX_PARTS 10000             /* parts in one tree, the message included */
+#define MIME_MAX_FIELD (64 * 1024)       /* bytes of one header field kept (unfolded) */
+#define MIME_MAX_PARAMS 64               /* parameters per Content-Type/-Disposition */
+#define MIME_MAX_LANGS 32                /* Content-Language tags per part */
+#define MIME_MAX_ENV_FIELDS 256          /* envelope header fields per message header */
+#define MIME_MAX_POOL (4u * 1024 * 1024) /* string bytes per tree */
+#define MIME_MAX_BOUNDARY 200            /* boundary bytes compared (RFC 2046 allows 70) */
+#define MIME_MAX_ENTRIES 65536           /* parameters, languages, envelope fields per tree */
 
 struct mime_str {
 	uint32_t off; /* into mime_tree.pool, or MIME_NONE */
@@ -115,9 +115,9 @@ enum mime_kind {
 
 struct mime_part {
 	/* links, derived from the pre-order and the parent index */
-	uint32_t parent;    /* MIME_NONE for part 0 */
-	uint32_t child;     /* first child or MIME_NONE */
-	uint32_t next;      /* next sibling or MIME_NONE */
+	uint32_t parent; /* MIME_NONE for part 0 */
+	uint32_t child;  /* first child or MIME_NONE */
+	uint32_t next;   /* next sibling or MIME_NONE */
 	uint32_t nchildren;
 	uint32_t depth; /* 0 for part 0 */
 
@@ -189,7 +189,7 @@ uint32_t mime_part_nth_child(const struct mime_tree *t, uint32_t i, uint32_t n);
  * parameter or out is full.
  */
 bool mime_param_value(const struct mime_tree *t, struct mime_list list, const char *name,
-		      struct buf *out);
+                      struct buf *out);
 
 /*
  * Serialise the tree into a compact, versioned byte string (appended to

@@ -27,9 +27,9 @@ struct mime_str mime_tree_add_str(struct mime_tree *t, const void *p, size_t len
  * other. The caller enforces the per-part limits; past MIME_MAX_ENTRIES
  * in the tree the entry is dropped and the tree marked MIME_TREE_LIMITED. */
 void mime_tree_add_param(struct mime_tree *t, struct mime_list *list, struct mime_str name,
-			 struct mime_str value);
+                         struct mime_str value);
 void mime_tree_add_lang(struct mime_tree *t, struct mime_list *list, struct mime_str lang);
 void mime_tree_add_env(struct mime_tree *t, struct mime_list *list, uint32_t field,
-		       struct mime_str value);
+                       struct mime_str value);
 
 #endif

@@ -144,6 +144,16 @@ void pop3_cmd_lang(struct pop3_session *s, const struct pop3_command *cmd)
 
 /* ---- results of a credential check ---- */
 
+/* An exchange and the mailbox-opening job it may carry. */
+static void pop3_exchange_free(struct auth_exchange **ex)
+{
+	if (*ex == NULL)
+		return;
+	struct pop3_open_job *job = auth_exchange_then_arg(*ex);
+	pop3_open_job_free(&job);
+	auth_exchange_free(ex);
+}
+
 static void pop3_auth_failed_reply(evutil_socket_t fd, short what, void *arg)
 {
 	struct pop3_session *s = arg;
@@ -191,7 +201,7 @@ static void pop3_auth_done(struct auth_exchange *ex, uint64_t owner, void *arg)
 {
 	struct conn *c = conn_find(arg, owner);
 	if (c == NULL) {
-		auth_exchange_free(&ex); /* the client went away meanwhile */
+		pop3_exchange_free(&ex); /* the client went away meanwhile */
 		return;
 	}
 	struct pop3_session *s = conn_context(c);
@@ -211,6 +221,16 @@ static void pop3_auth_done(struct auth_exchange *ex, uint64_t owner, void *arg)
 			pop3_busy_end(s);
 			return;
 		}
+		if (auth_exchange_then_ran(ex)) {
+			/* the mailbox was opened in the same pool job */
+			socklen_t len;
+			addrlimit_fail_clear(s->env->limits, conn_peer_addr(s->conn, &len));
+			struct pop3_open_job *job = auth_exchange_then_arg(ex);
+			auth_exchange_then(ex, NULL, NULL);
+			s->state = POP3_STATE_LOGGING_IN;
+			pop3_open_finish(s, &job);
+			break;
+		}
 		pop3_auth_succeeded(s, auth_exchange_user(ex), auth_exchange_mechanism(ex));
 		break;
 	case AUTH_FAILED:
@@ -221,12 +241,16 @@ static void pop3_auth_done(struct auth_exchange *ex, uint64_t owner, void *arg)
 		pop3_busy_end(s);
 		break;
 	}
-	auth_exchange_free(&ex);
+	pop3_exchange_free(&ex);
 }
 
 static void pop3_auth_run(struct pop3_session *s, struct auth_exchange *ex, const char *input,
 			  size_t len)
 {
+	/* On success the same pool job goes on to open the mailbox. */
+	if (auth_exchange_then_arg(ex) == NULL)
+		auth_exchange_then(ex, pop3_open_job_run,
+				   pop3_open_job_new(s, auth_exchange_mechanism(ex)));
 	pop3_busy_begin(s);
 	auth_exchange_step(ex, input, len, conn_id(s->conn), pop3_auth_done, s->env->loop);
 }
@@ -354,7 +378,7 @@ void pop3_sasl_input(struct pop3_session *s, const char *line, size_t len)
 	if (len == 1 && line[0] == '*') {
 		/* RFC 5034 4: the client cancels. */
 		s->sasl_final_wait = false;
-		auth_exchange_free(&ex);
+		pop3_exchange_free(&ex);
 		pop3_reply(s, "-ERR [AUTH] Authentication cancelled.");
 		return;
 	}
@@ -365,7 +389,7 @@ void pop3_sasl_input(struct pop3_session *s, const char *line, size_t len)
 		} else {
 			pop3_auth_succeeded(s, auth_exchange_user(ex), auth_exchange_mechanism(ex));
 		}
-		auth_exchange_free(&ex);
+		pop3_exchange_free(&ex);
 		return;
 	}
 	pop3_auth_run(s, ex, line, len);
@@ -377,6 +401,6 @@ void pop3_auth_session_free(struct pop3_session *s)
 		event_free(s->delay_ev);
 		s->delay_ev = NULL;
 	}
-	auth_exchange_free(&s->sasl);
+	pop3_exchange_free(&s->sasl);
 	xfree(s->pending_user);
 }

@@ -98,6 +98,13 @@ void pop3_auth_session_free(struct pop3_session *s);
 /* ---- pop3_mail.c ---- */
 /* Credentials are good: open the mailbox (on the pool), then TRANSACTION. */
 void pop3_login(struct pop3_session *s, const char *user, const char *mech);
+/* Opening the mailbox as part of the password check's pool job (see
+ * auth_exchange_then): new, run (pool thread), finish (loop), free. */
+struct pop3_open_job;
+struct pop3_open_job *pop3_open_job_new(struct pop3_session *s, const char *mech);
+void pop3_open_job_run(void *job, const char *user);
+void pop3_open_finish(struct pop3_session *s, struct pop3_open_job **job);
+void pop3_open_job_free(struct pop3_open_job **job);
 void pop3_cmd_stat(struct pop3_session *s, const struct pop3_command *cmd);
 void pop3_cmd_list(struct pop3_session *s, const struct pop3_command *cmd);
 void pop3_cmd_uidl(struct pop3_session *s, const struct pop3_command *cmd);

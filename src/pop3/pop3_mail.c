@@ -59,10 +59,22 @@ struct pop3_open_job {
 	bool login_delayed;
 };
 
-static void pop3_open_work(void *arg)
+struct pop3_open_job *pop3_open_job_new(struct pop3_session *s, const char *mech)
+{
+	struct pop3_open_job *job = xmalloc(sizeof(*job));
+	job->env = s->env;
+	job->owner = conn_id(s->conn);
+	job->mech = xstrdup(mech);
+	return job;
+}
+
+/* On a pool thread: sync and snapshot the maildrop of user. */
+void pop3_open_job_run(void *arg, const char *user)
 {
 	struct pop3_open_job *job = arg;
 	const struct config *cfg = job->env->cfg;
+	if (job->user == NULL)
+		job->user = xstrdup(user);
 	job->err = store_user_open(&job->env->store, job->user, true, &job->store);
 	if (job->err != STORE_OK)
 		return;
@@ -78,35 +90,32 @@ static void pop3_open_work(void *arg)
 	job->err = store_pop3_open(job->store, &opt, &job->view, &job->login_delayed);
 }
 
-static void pop3_open_job_free(struct pop3_open_job *job)
+void pop3_open_job_free(struct pop3_open_job **jobp)
 {
+	struct pop3_open_job *job = *jobp;
+	if (job == NULL)
+		return;
 	store_pop3_close(&job->view);
 	store_user_close(&job->store);
 	free(job->user);
 	free(job->mech);
-	free(job);
+	xfree(*jobp);
 }
 
-static void pop3_open_done(void *arg)
+void pop3_open_finish(struct pop3_session *s, struct pop3_open_job **jobp)
 {
-	struct pop3_open_job *job = arg;
-	struct conn *c = conn_find(job->env->loop, job->owner);
-	if (c == NULL) {
-		pop3_open_job_free(job);
-		return;
-	}
-	struct pop3_session *s = conn_context(c);
+	struct pop3_open_job *job = *jobp;
 	if (job->err != STORE_OK) {
 		log_info("event=login_failed service=pop3 user=%s remote=%s reason=%s", job->user,
-			 conn_peer_ip(c), job->login_delayed ? "login-delay"
-							      : store_error_name(job->err));
+			 conn_peer_ip(s->conn), job->login_delayed ? "login-delay"
+								   : store_error_name(job->err));
 		if (job->login_delayed)
 			pop3_reply(s, "-ERR [LOGIN-DELAY] Minimum time between logins is %llu seconds.",
 				   (unsigned long long)s->env->cfg->pop3_login_delay);
 		else
 			pop3_store_error(s, job->err);
 		s->state = POP3_STATE_AUTHORIZATION;
-		pop3_open_job_free(job);
+		pop3_open_job_free(jobp);
 		pop3_busy_end(s);
 		return;
 	}
@@ -114,23 +123,39 @@ static void pop3_open_done(void *arg)
 	s->user = job->user;
 	s->store = job->store;
 	s->view = job->view;
+	job->user = NULL;
+	job->store = NULL;
+	job->view = NULL;
 	s->deleted = xcalloc(s->view->count ? s->view->count : 1, sizeof(bool));
 	log_info("event=login service=pop3 user=%s remote=%s mech=%s tls=%s messages=%zu", s->user,
-		 conn_peer_ip(c), job->mech, conn_tls_active(c) ? "yes" : "no", s->view->count);
+		 conn_peer_ip(s->conn), job->mech, conn_tls_active(s->conn) ? "yes" : "no",
+		 s->view->count);
 	pop3_reply(s, "+OK Logged in, %zu messages (%llu octets).", s->view->count,
 		   (unsigned long long)s->view->total_size);
-	free(job->mech);
-	free(job);
+	pop3_open_job_free(jobp);
 	pop3_busy_end(s);
+}
+
+static void pop3_open_work(void *arg)
+{
+	struct pop3_open_job *job = arg;
+	pop3_open_job_run(job, job->user);
+}
+
+static void pop3_open_done(void *arg)
+{
+	struct pop3_open_job *job = arg;
+	struct conn *c = conn_find(job->env->loop, job->owner);
+	if (c == NULL)
+		pop3_open_job_free(&job);
+	else
+		pop3_open_finish(conn_context(c), &job);
 }
 
 void pop3_login(struct pop3_session *s, const char *user, const char *mech)
 {
-	struct pop3_open_job *job = xmalloc(sizeof(*job));
-	job->env = s->env;
-	job->owner = conn_id(s->conn);
+	struct pop3_open_job *job = pop3_open_job_new(s, mech);
 	job->user = xstrdup(user);
-	job->mech = xstrdup(mech);
 	s->state = POP3_STATE_LOGGING_IN;
 	pop3_busy_begin(s);
 	workpool_submit(s->env->pool, pop3_open_work, pop3_open_done, job);
