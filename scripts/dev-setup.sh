@@ -14,6 +14,8 @@ YUBIN=${YUBIN:-build/yubin}
 POP3_PORT=${YUBIN_POP3_PORT:-11110}
 POP3S_PORT=${YUBIN_POP3S_PORT:-11995}
 LMTP_PORT=${YUBIN_LMTP_PORT:-11024}
+IMAP_PORT=${YUBIN_IMAP_PORT:-11143}
+IMAPS_PORT=${YUBIN_IMAPS_PORT:-11993}
 
 mkdir -p "$DIR/tls"
 DIR=$(cd "$DIR" && pwd)
@@ -41,6 +43,8 @@ user = mail
 pop3 = 127.0.0.1:$POP3_PORT
 pop3s = 127.0.0.1:$POP3S_PORT
 lmtp = 127.0.0.1:$LMTP_PORT
+imap = 127.0.0.1:$IMAP_PORT
+imaps = 127.0.0.1:$IMAPS_PORT
 
 [tls]
 cert = $DIR/tls/cert.pem

@@ -170,6 +170,8 @@ class Yubin(Server):
             "listen.pop3": f"127.0.0.1:{self.pop3_port}",
             "listen.pop3s": f"127.0.0.1:{self.pop3s_port}",
             "listen.lmtp": f"127.0.0.1:{self.lmtp_port}",
+            "listen.imap": f"127.0.0.1:{free_port()}",
+            "listen.imaps": "",
             "tls.cert": self.cert,
             "tls.key": self.key,
             "auth.default_scheme": "SHA512-CRYPT",

@@ -67,6 +67,8 @@ static const struct config_key config_keys[] = {
 	{"listen.pop3", CT_LISTEN, OFF(listen_pop3), "0.0.0.0:110", 0, 0, NULL},
 	{"listen.pop3s", CT_LISTEN, OFF(listen_pop3s), "", 0, 0, NULL},
 	{"listen.lmtp", CT_LISTEN, OFF(listen_lmtp), "127.0.0.1:24", 0, 0, NULL},
+	{"listen.imap", CT_LISTEN, OFF(listen_imap), "0.0.0.0:143", 0, 0, NULL},
+	{"listen.imaps", CT_LISTEN, OFF(listen_imaps), "", 0, 0, NULL},
 	{"tls.cert", CT_PATH, OFF(tls_cert), "", 0, 0, NULL},
 	{"tls.key", CT_PATH, OFF(tls_key), "", 0, 0, NULL},
 	{"tls.min_version", CT_ENUM, OFF(tls_min_version), "TLSv1.2", 0, 0, tls_version_names},
@@ -88,6 +90,10 @@ static const struct config_key config_keys[] = {
 	{"pop3.apop", CT_ENUM, OFF(pop3_apop), "auto", 0, 0, apop_names},
 	{"pop3.idle_timeout", CT_DURATION, OFF(pop3_idle_timeout), "10m", 1, 86400, NULL},
 	{"pop3.max_bad_commands", CT_UINT, OFF(pop3_max_bad_commands), "20", 1, 1000, NULL},
+	{"imap.idle_timeout", CT_DURATION, OFF(imap_idle_timeout), "30m", 1, 86400, NULL},
+	{"imap.max_bad_commands", CT_UINT, OFF(imap_max_bad_commands), "20", 1, 1000, NULL},
+	{"imap.special_use", CT_STRING, OFF(imap_special_use), "Drafts, Sent, Trash, Junk, Archive",
+	 0, 0, NULL},
 	{"lmtp.idle_timeout", CT_DURATION, OFF(lmtp_idle_timeout), "5m", 1, 86400, NULL},
 	{"lmtp.max_recipients", CT_UINT, OFF(lmtp_max_recipients), "1000", 1, 100000, NULL},
 	{"lmtp.recipient_delimiter", CT_STRING, OFF(lmtp_recipient_delimiter), "+", 0, 0, NULL},
@@ -406,6 +412,10 @@ bool config_validate(const struct config *cfg, char **err_r)
 	}
 	if (cfg->listen_pop3s[0] != '\0' && !tls) {
 		*err_r = xstrdup("listen.pop3s needs tls.cert and tls.key");
+		return false;
+	}
+	if (cfg->listen_imaps[0] != '\0' && !tls) {
+		*err_r = xstrdup("listen.imaps needs tls.cert and tls.key");
 		return false;
 	}
 	if (cfg->hostname[0] == '\0' || strpbrk(cfg->hostname, " \t\r\n/") != NULL) {

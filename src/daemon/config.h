@@ -42,6 +42,8 @@ struct config {
 	char *listen_pop3;
 	char *listen_pop3s;
 	char *listen_lmtp;
+	char *listen_imap;
+	char *listen_imaps;
 
 	/* tls.* */
 	char *tls_cert;
@@ -70,6 +72,11 @@ struct config {
 	enum pop3_apop_mode pop3_apop;
 	uint64_t pop3_idle_timeout; /* seconds */
 	unsigned pop3_max_bad_commands;
+
+	/* imap.* */
+	uint64_t imap_idle_timeout;    /* seconds (RFC 9051 5.4: at least 30 minutes) */
+	unsigned imap_max_bad_commands;
+	char *imap_special_use;        /* "Drafts, Sent, Trash, Junk, Archive" names */
 
 	/* lmtp.* */
 	uint64_t lmtp_idle_timeout;

@@ -187,7 +187,9 @@ static bool supervisor_bind(struct supervisor *sv, char **err_r)
 	const struct config *cfg = sv->cfg;
 	return listener_bind_list(&sv->listeners, cfg->listen_pop3, SERVICE_POP3, err_r) &&
 	       listener_bind_list(&sv->listeners, cfg->listen_pop3s, SERVICE_POP3S, err_r) &&
-	       listener_bind_list(&sv->listeners, cfg->listen_lmtp, SERVICE_LMTP, err_r);
+	       listener_bind_list(&sv->listeners, cfg->listen_lmtp, SERVICE_LMTP, err_r) &&
+	       listener_bind_list(&sv->listeners, cfg->listen_imap, SERVICE_IMAP, err_r) &&
+	       listener_bind_list(&sv->listeners, cfg->listen_imaps, SERVICE_IMAPS, err_r);
 }
 
 static int supervisor_setup(struct supervisor *sv)

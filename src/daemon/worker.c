@@ -9,6 +9,7 @@
 #include "daemon/server_env.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "imap/imap_session.h"
 #include "lmtp/lmtp_session.h"
 #include "net/addrlimit.h"
 #include "net/conn.h"
@@ -61,6 +62,12 @@ static void worker_on_accept(struct evconnlistener *evl, evutil_socket_t fd,
 		break;
 	case SERVICE_LMTP:
 		lmtp_session_accept(env, fd, sa, (socklen_t)len);
+		break;
+	case SERVICE_IMAP:
+		imap_session_accept(env, fd, sa, (socklen_t)len, false);
+		break;
+	case SERVICE_IMAPS:
+		imap_session_accept(env, fd, sa, (socklen_t)len, true);
 		break;
 	}
 }

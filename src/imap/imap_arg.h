@@ -55,6 +55,6 @@ bool imap_arg_list(const struct imap_arg *arg, const struct imap_arg **items_r, 
  * one gives false.
  */
 bool imap_arg_section_partial(const struct imap_arg *arg, bool *present_r, uint64_t *offset_r,
-                              uint64_t *length_r);
+			      uint64_t *length_r);
 
 #endif

@@ -103,7 +103,7 @@ void imap_parser_fail(struct imap_parser *p, enum imap_parse_error_code code, co
  * anyway (RFC 7888 4); after a synchronizing one it sends nothing more of
  * this command (RFC 9051 7.5). */
 static void imap_parser_fail_literal(struct imap_parser *p, enum imap_parse_error_code code,
-                                     const char *reason)
+				     const char *reason)
 {
 	imap_parser_fail(p, code, reason);
 	bool huge = p->lit_overflow || p->lit_n > IMAP_NUMBER64_MAX;
@@ -143,7 +143,7 @@ enum imap_skip_status { IMAP_SKIP_MORE, IMAP_SKIP_DONE, IMAP_SKIP_FATAL };
 
 /* Discard from in[*i...]; IMAP_SKIP_DONE when the failed command is over. */
 static enum imap_skip_status imap_parser_skip(struct imap_parser *p, const unsigned char *in,
-                                              size_t len, size_t *i)
+					      size_t len, size_t *i)
 {
 	while (*i < len) {
 		if (p->state == IMAP_PS_SKIP_DATA) {
@@ -177,7 +177,7 @@ static enum imap_skip_status imap_parser_skip(struct imap_parser *p, const unsig
 /* Run the skip for a feed call: true if the caller may go on parsing
  * from in[*i]; false with *result set otherwise. */
 static bool imap_parser_run_skip(struct imap_parser *p, const unsigned char *in, size_t len,
-                                 size_t *i, enum imap_parse_result *result)
+				 size_t *i, enum imap_parse_result *result)
 {
 	switch (imap_parser_skip(p, in, len, i)) {
 	case IMAP_SKIP_MORE:
@@ -322,7 +322,7 @@ static size_t imap_parser_store_data(struct imap_parser *p, const unsigned char 
 }
 
 static enum imap_parse_result imap_parser_stream(struct imap_parser *p, size_t len,
-                                                 size_t *consumed_r)
+						 size_t *consumed_r)
 {
 	if (p->remaining == 0) {
 		imap_parser_literal_done(p);
@@ -363,7 +363,7 @@ static enum imap_lex_status imap_parser_line_byte(struct imap_parser *p, unsigne
 }
 
 enum imap_parse_result imap_parser_feed(struct imap_parser *p, const void *input, size_t len,
-                                        size_t *consumed_r)
+					size_t *consumed_r)
 {
 	const unsigned char *in = input;
 	enum imap_parse_result result = IMAP_PARSE_NEED_MORE;
@@ -454,7 +454,7 @@ static void imap_parser_begin_line(struct imap_parser *p)
 }
 
 enum imap_parse_result imap_parser_feed_line(struct imap_parser *p, const void *input, size_t len,
-                                             size_t *consumed_r)
+					     size_t *consumed_r)
 {
 	const unsigned char *in = input;
 	enum imap_parse_result result = IMAP_PARSE_NEED_MORE;

@@ -36,7 +36,8 @@
  * Exactly one SP separates values; no leading, trailing or double spaces
  * (RFC 9051 9, note 2). A line ends with CRLF; a bare LF is accepted too,
  * a CR anywhere else is an error. NUL is refused everywhere except inside
- * literal8 data (RFC 9051 9, note 3).
+ * literal8 data (RFC 9051 9, note 3). An empty line is an error ("Empty
+ * command line"), like any other malformed command.
  *
  * Atoms are taken broadly so that one tokenizer serves every command: any
  * CHAR except SP, CTL, "(", ")", "{", DQUOTE, with "\" allowed only as the
@@ -265,7 +266,7 @@ void imap_parser_set_limits(struct imap_parser *p, const struct imap_parser_limi
  * feeding without resync returns the same ERROR and consumes nothing.
  */
 enum imap_parse_result imap_parser_feed(struct imap_parser *p, const void *input, size_t len,
-                                        size_t *consumed_r);
+					size_t *consumed_r);
 
 /*
  * The command: complete after COMMAND; after LITERAL (and during the
@@ -302,7 +303,7 @@ bool imap_parser_resync(struct imap_parser *p);
  * discards up to the end of that line).
  */
 enum imap_parse_result imap_parser_feed_line(struct imap_parser *p, const void *input, size_t len,
-                                             size_t *consumed_r);
+					     size_t *consumed_r);
 /* After LINE: the line, NUL-terminated (it may contain NUL itself). Valid
  * until the next call that takes input. */
 const char *imap_parser_line(const struct imap_parser *p, size_t *len_r);

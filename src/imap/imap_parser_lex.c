@@ -79,14 +79,14 @@ bool imap_parser_tail_literal(const struct imap_tail *t)
 /* ---- building values ---- */
 
 static enum imap_lex_status imap_lex_fail(struct imap_parser *p, enum imap_parse_error_code code,
-                                          const char *reason)
+					  const char *reason)
 {
 	imap_parser_fail(p, code, reason);
 	return IMAP_LEX_ERROR;
 }
 
 static enum imap_lex_status imap_lex_new_value(struct imap_parser *p, enum imap_arg_type type,
-                                               enum imap_pstate next)
+					       enum imap_pstate next)
 {
 	if (!imap_parser_tree_add(p, type, &p->cur))
 		return imap_lex_fail(p, IMAP_PERR_TOO_MANY_ARGS, "Too many arguments");

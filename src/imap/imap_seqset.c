@@ -93,7 +93,7 @@ static bool imap_seqset_push(struct imap_seqset *set, uint32_t a, uint32_t b)
 
 /* seq-number = nz-number / "*" at text[*i]. */
 static enum imap_seqset_result imap_seqset_number(const char *text, size_t len, size_t *i,
-                                                  uint32_t star, uint32_t *n_r)
+						  uint32_t star, uint32_t *n_r)
 {
 	if (*i < len && text[*i] == '*') {
 		(*i)++;
@@ -118,7 +118,7 @@ static enum imap_seqset_result imap_seqset_number(const char *text, size_t len, 
 }
 
 static enum imap_seqset_result imap_seqset_parse_ranges(struct imap_seqset *set, const char *text,
-                                                        size_t len, uint32_t star)
+							size_t len, uint32_t star)
 {
 	size_t i = 0;
 	for (;;) {
@@ -144,7 +144,7 @@ static enum imap_seqset_result imap_seqset_parse_ranges(struct imap_seqset *set,
 }
 
 enum imap_seqset_result imap_seqset_parse(struct imap_seqset *set, const char *text, size_t len,
-                                          uint32_t star)
+					  uint32_t star)
 {
 	imap_seqset_clear(set);
 	if (len == 1 && text[0] == '$') {
@@ -281,8 +281,8 @@ bool imap_seqset_uid_lookup(const uint32_t *uids, size_t count, uint32_t uid, ui
 }
 
 enum imap_seqset_result imap_seqset_uids_to_seqs(const struct imap_seqset *uid_set,
-                                                 const uint32_t *uids, size_t count,
-                                                 struct imap_seqset *out)
+						 const uint32_t *uids, size_t count,
+						 struct imap_seqset *out)
 {
 	imap_seqset_clear(out);
 	for (size_t r = 0; r < uid_set->count; r++) {
@@ -299,8 +299,8 @@ enum imap_seqset_result imap_seqset_uids_to_seqs(const struct imap_seqset *uid_s
 }
 
 enum imap_seqset_result imap_seqset_seqs_to_uids(const struct imap_seqset *seq_set,
-                                                 const uint32_t *uids, size_t count,
-                                                 struct imap_seqset *out)
+						 const uint32_t *uids, size_t count,
+						 struct imap_seqset *out)
 {
 	imap_seqset_clear(out);
 	for (size_t r = 0; r < seq_set->count; r++) {

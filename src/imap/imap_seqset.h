@@ -72,7 +72,7 @@ void imap_seqset_clear(struct imap_seqset *set);
 /* Parse text[0..len) (e.g. an atom argument) into set, replacing what it
  * held. On failure the set is left empty. */
 enum imap_seqset_result imap_seqset_parse(struct imap_seqset *set, const char *text, size_t len,
-                                          uint32_t star);
+					  uint32_t star);
 
 /* Add lo:hi (either order), keeping the set normalised. False (set
  * unchanged) if that would exceed max_ranges. lo, hi >= 1. */
@@ -109,11 +109,11 @@ bool imap_seqset_iter_next(struct imap_seqset_iter *it, uint32_t *n_r);
  */
 bool imap_seqset_uid_lookup(const uint32_t *uids, size_t count, uint32_t uid, uint32_t *seq_r);
 enum imap_seqset_result imap_seqset_uids_to_seqs(const struct imap_seqset *uid_set,
-                                                 const uint32_t *uids, size_t count,
-                                                 struct imap_seqset *out);
+						 const uint32_t *uids, size_t count,
+						 struct imap_seqset *out);
 enum imap_seqset_result imap_seqset_seqs_to_uids(const struct imap_seqset *seq_set,
-                                                 const uint32_t *uids, size_t count,
-                                                 struct imap_seqset *out);
+						 const uint32_t *uids, size_t count,
+						 struct imap_seqset *out);
 
 /* Append the set in canonical form ("1:3,5,7:9"; "" for an empty set) to
  * out. False if out's maximum was reached (out then holds a prefix). */

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 static const char utf7imap_b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 struct utf7imap_out {
 	char *ptr;
@@ -151,7 +151,7 @@ static bool utf7imap_unit(struct utf7imap_run *r, uint32_t unit, struct utf7imap
 
 /* The base64 run at in[*i] (after "&", not "&-"), through its "-". */
 static bool utf7imap_decode_run(const unsigned char *in, size_t len, size_t *i,
-                                struct utf7imap_out *o)
+				struct utf7imap_out *o)
 {
 	struct utf7imap_run r = {0, 0, 0, false};
 	while (*i < len && in[*i] != '-') {
@@ -202,7 +202,7 @@ static enum utf7imap_result utf7imap_decode(const char *text, size_t len, struct
 }
 
 enum utf7imap_result utf7imap_to_utf8(const char *in, size_t len, char *out, size_t cap,
-                                      size_t *out_len_r)
+				      size_t *out_len_r)
 {
 	struct utf7imap_out o = {out, 0, cap, false};
 	enum utf7imap_result r = utf7imap_decode(in, len, &o);
@@ -233,7 +233,7 @@ static void utf7imap_put_bits(struct utf7imap_run *r, uint32_t unit, struct utf7
 /* Encode the run of non-printable characters starting with cp; *i is
  * just after cp and ends just after the run. */
 static bool utf7imap_encode_run(const unsigned char *in, size_t len, size_t *i, uint32_t cp,
-                                struct utf7imap_out *o)
+				struct utf7imap_out *o)
 {
 	struct utf7imap_run r = {0, 0, 0, false};
 	utf7imap_put(o, '&');
@@ -260,7 +260,7 @@ static bool utf7imap_encode_run(const unsigned char *in, size_t len, size_t *i, 
 }
 
 enum utf7imap_result utf7imap_from_utf8(const char *text, size_t len, char *out, size_t cap,
-                                        size_t *out_len_r)
+					size_t *out_len_r)
 {
 	const unsigned char *in = (const unsigned char *)text;
 	struct utf7imap_out o = {out, 0, cap, false};

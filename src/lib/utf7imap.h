@@ -45,10 +45,10 @@ enum utf7imap_result {
 
 /* Modified UTF-7 -> UTF-8. */
 enum utf7imap_result utf7imap_to_utf8(const char *in, size_t len, char *out, size_t cap,
-                                      size_t *out_len_r);
+				      size_t *out_len_r);
 /* UTF-8 -> modified UTF-7. */
 enum utf7imap_result utf7imap_from_utf8(const char *in, size_t len, char *out, size_t cap,
-                                        size_t *out_len_r);
+					size_t *out_len_r);
 
 /* True if in[0..len) is canonical modified UTF-7 under the rules above. */
 bool utf7imap_valid(const char *in, size_t len);

@@ -151,6 +151,10 @@ const char *listener_service_name(enum listener_service service)
 		return "pop3s";
 	case SERVICE_LMTP:
 		return "lmtp";
+	case SERVICE_IMAP:
+		return "imap";
+	case SERVICE_IMAPS:
+		return "imaps";
 	}
 	return "?";
 }

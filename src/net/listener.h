@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum listener_service { SERVICE_POP3, SERVICE_POP3S, SERVICE_LMTP };
+enum listener_service { SERVICE_POP3, SERVICE_POP3S, SERVICE_LMTP, SERVICE_IMAP, SERVICE_IMAPS };
 
 struct listener {
 	int fd;

@@ -68,6 +68,8 @@ class Server:
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
         self.lmtp_port = free_port()
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
         self.cert, self.key = tls_files
         self.conf = self.dir / "yubin.conf"
         self.log_path = self.dir / "server.log"
@@ -78,6 +80,8 @@ class Server:
             "listen.pop3": f"127.0.0.1:{self.pop3_port}",
             "listen.pop3s": f"127.0.0.1:{self.pop3s_port}",
             "listen.lmtp": f"127.0.0.1:{self.lmtp_port}",
+            "listen.imap": f"127.0.0.1:{self.imap_port}",
+            "listen.imaps": f"127.0.0.1:{self.imaps_port}",
             "tls.cert": str(self.cert),
             "tls.key": str(self.key),
             # tests must not wait for real-world delays

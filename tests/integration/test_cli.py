@@ -644,7 +644,8 @@ def test_dev_setup(tmpdir_conf):
     d = tmpdir_conf / "dev"
     pop3, pop3s, lmtp = free_port(), free_port(), free_port()
     env = dict(os.environ, YUBIN=YUBIN, YUBIN_POP3_PORT=str(pop3),
-               YUBIN_POP3S_PORT=str(pop3s), YUBIN_LMTP_PORT=str(lmtp))
+               YUBIN_POP3S_PORT=str(pop3s), YUBIN_LMTP_PORT=str(lmtp),
+               YUBIN_IMAP_PORT=str(free_port()), YUBIN_IMAPS_PORT=str(free_port()))
     setup = subprocess.run(["sh", str(ROOT / "scripts" / "dev-setup.sh"), str(d)], env=env,
                            capture_output=True, timeout=120)
     assert setup.returncode == 0, setup.stderr
