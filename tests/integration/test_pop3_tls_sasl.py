@@ -277,7 +277,8 @@ def test_tls_handshake_garbage_does_not_hurt(server):
 
 
 def test_without_tls_configured(make_server):
-    server = make_server(overrides={"tls.cert": "", "tls.key": "", "listen.pop3s": ""})
+    server = make_server(overrides={"tls.cert": "", "tls.key": "", "listen.pop3s": "",
+                                    "listen.imaps": ""})
     c = connect(server)
     capa = c.capa()
     assert "STLS" not in capa
