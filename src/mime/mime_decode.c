@@ -290,7 +290,7 @@ static size_t id_feed(struct mime_decoder *d, const unsigned char *s, size_t len
 	return n;
 }
 
-size_t mime_decoder_feed(struct mime_decoder *d, const void *in, size_t len, void *out)
+static size_t feed(struct mime_decoder *d, const void *in, size_t len, void *out)
 {
 	switch (d->cte) {
 	case MIME_CTE_BASE64:
@@ -302,14 +302,20 @@ size_t mime_decoder_feed(struct mime_decoder *d, const void *in, size_t len, voi
 	}
 }
 
+size_t mime_decoder_feed(struct mime_decoder *d, const void *in, size_t len, void *out)
+{
+	size_t n = feed(d, in, len, out);
+	d->total += n;
+	return n;
+}
+
 size_t mime_decoder_finish(struct mime_decoder *d, void *out)
 {
-	switch (d->cte) {
-	case MIME_CTE_BASE64:
-		return b64_flush(d, out);
-	case MIME_CTE_QP:
-		return qp_finish(d, out);
-	default:
-		return 0;
-	}
+	size_t n = 0;
+	if (d->cte == MIME_CTE_BASE64)
+		n = b64_flush(d, out);
+	else if (d->cte == MIME_CTE_QP)
+		n = qp_finish(d, out);
+	d->total += n;
+	return n;
 }

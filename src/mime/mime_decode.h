@@ -8,7 +8,7 @@
  * quoted-printable, every line break is written as CRLF (what is sent,
  * RFC 9051 2.3.4, and the canonical form of text); base64 output is the
  * decoded bytes exactly. The decoded size for BINARY.SIZE is the sum of
- * what feed and finish return.
+ * what feed and finish return (kept in mime_decoder.total).
  *
  * Garbage is tolerated as RFC 2045 recommends: base64 ignores bytes
  * outside its alphabet (6.8) and restarts after padding (concatenated
@@ -40,6 +40,7 @@ enum mime_cte mime_cte_from_name(const char *name, size_t len);
 
 struct mime_decoder {
 	enum mime_cte cte;
+	uint64_t total; /* bytes written by feed and finish so far: BINARY.SIZE */
 	unsigned state;
 	uint32_t acc;       /* base64 bits */
 	unsigned nacc;      /* base64 characters in acc */

@@ -3,7 +3,7 @@
  * mime_tree_deserialize in mime_tree.h).
  *
  * Layout, every number an unsigned LEB128 varint in its shortest form:
- *   "YM" 0x01                    magic and version
+ *   "YM" MIME_TREE_FORMAT        magic and version
  *   flags size bare_lfs          tree flags; crlf_size = size + bare_lfs
  *   pool_len <pool bytes>
  *   nparts, then for each part in pre-order:
@@ -26,7 +26,7 @@
 
 #include <string.h>
 
-static const unsigned char magic[3] = {'Y', 'M', 1};
+static const unsigned char magic[3] = {'Y', 'M', MIME_TREE_FORMAT};
 
 /* ---- writing ---- */
 
@@ -260,7 +260,8 @@ static void get_ranges(struct reader *r, struct mime_part *p, uint32_t i)
 	 * body does, and may end a line break before it (mime_parser.c) */
 	if (gap > end - start || hl > end - p->hdr_off || bl > end - p->body_off ||
 	    (message_child && gap != 0) ||
-	    (p->parent == MIME_NONE && (gap != 0 || p->body_off + bl != end)))
+	    (p->parent == MIME_NONE && (gap != 0 || p->body_off + bl != end ||
+	                                p->hdr_size + p->body_size != r->t->crlf_size)))
 		r->ok = false;
 	if (r->ok && p->parent != MIME_NONE)
 		r->free_at[p->parent] = p->body_off + bl;

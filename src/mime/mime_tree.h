@@ -192,6 +192,13 @@ bool mime_param_value(const struct mime_tree *t, struct mime_list list, const ch
                       struct buf *out);
 
 /*
+ * Version of the cache encoding. It changes whenever the encoding or what
+ * the parser produces for some message changes, so that an index holding
+ * older entries finds them refused and parses those messages again.
+ */
+#define MIME_TREE_FORMAT 1
+
+/*
  * Serialise the tree into a compact, versioned byte string (appended to
  * out); false only if out's maximum is reached. The encoding is canonical:
  * mime_tree_serialize(mime_tree_deserialize(x)) == x for every x that
