@@ -233,7 +233,7 @@ static struct mime_tree *imap_fetch_parse_file(int fd)
 	return mime_parser_finish(&p);
 }
 
-static struct mime_tree *imap_fetch_tree(struct imap_session *s, size_t seq)
+struct mime_tree *imap_fetch_tree(struct imap_session *s, size_t seq)
 {
 	void *data = NULL;
 	size_t len = 0;

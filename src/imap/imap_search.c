@@ -609,6 +609,39 @@ static void search_reply(struct imap_session *s, const uint32_t *hits, size_t n,
 	buf_deinit(&line);
 }
 
+bool imap_search_run(struct imap_session *s, const struct imap_arg *args, size_t n,
+		     uint32_t **seqs_r, size_t *n_r, uint64_t *maxmodseq_r, bool *uses_modseq_r)
+{
+	struct parse_state p = {.s = s, .args = args, .n = n};
+	struct key *prog = parse_and(&p, args, n);
+	if (prog == NULL) {
+		imap_bad(s, "Invalid search program.");
+		return false;
+	}
+	size_t count = store_mailbox_count(s->mb);
+	uint32_t *hits = xcalloc(count + 1, sizeof(uint32_t));
+	size_t nh = 0;
+	uint64_t maxmod = 0;
+	for (size_t seq = 1; seq <= count; seq++) {
+		struct search_ctx c = {.s = s, .seq = seq, .m = store_mailbox_msg(s->mb, seq)};
+		buf_init(&c.header, 0);
+		buf_init(&c.text, 0);
+		if (key_match(&c, prog)) {
+			hits[nh++] = (uint32_t)seq;
+			if (c.m->modseq > maxmod)
+				maxmod = c.m->modseq;
+		}
+		buf_deinit(&c.header);
+		buf_deinit(&c.text);
+	}
+	key_free(prog);
+	*seqs_r = hits;
+	*n_r = nh;
+	*maxmodseq_r = maxmod;
+	*uses_modseq_r = p.uses_modseq;
+	return true;
+}
+
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
 	size_t i = 0;
@@ -631,28 +664,14 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 		ret.esearch = true; /* RFC 9051 7.3.4: IMAP4rev2 answers with ESEARCH */
 		ret.all = true;
 	}
-	struct parse_state p = {.s = s, .args = cmd->args, .n = cmd->argc};
-	struct key *prog = parse_and(&p, cmd->args + i, cmd->argc - i);
-	if (prog == NULL) {
-		imap_bad(s, "Invalid search program.");
-		return;
-	}
-	size_t count = store_mailbox_count(s->mb);
-	uint32_t *hits = xcalloc(count + 1, sizeof(uint32_t));
-	size_t nh = 0;
-	uint64_t maxmod = 0;
-	for (size_t seq = 1; seq <= count; seq++) {
-		struct search_ctx c = {.s = s, .seq = seq, .m = store_mailbox_msg(s->mb, seq)};
-		buf_init(&c.header, 0);
-		buf_init(&c.text, 0);
-		if (key_match(&c, prog)) {
-			hits[nh++] = s->uid_cmd ? c.m->uid : (uint32_t)seq;
-			if (c.m->modseq > maxmod)
-				maxmod = c.m->modseq;
-		}
-		buf_deinit(&c.header);
-		buf_deinit(&c.text);
-	}
+	uint32_t *hits;
+	size_t nh;
+	uint64_t maxmod;
+	bool uses_modseq;
+	if (!imap_search_run(s, cmd->args + i, cmd->argc - i, &hits, &nh, &maxmod, &uses_modseq))
+		return; /* answered */
+	for (size_t k = 0; s->uid_cmd && k < nh; k++)
+		hits[k] = store_mailbox_msg(s->mb, hits[k])->uid;
 	if (ret.save) {
 		/* RFC 5182: remember the result as UIDs */
 		imap_seqset_clear(&s->saved);
@@ -663,8 +682,7 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	}
 	bool only_save = ret.save && !ret.min && !ret.max && !ret.all && !ret.count;
 	if (!only_save)
-		search_reply(s, hits, nh, &ret, p.uses_modseq ? maxmod : 0);
+		search_reply(s, hits, nh, &ret, uses_modseq ? maxmod : 0);
 	free(hits);
-	key_free(prog);
 	imap_tagged(s, "OK %sSEARCH completed.", s->uid_cmd ? "UID " : "");
 }
