@@ -405,6 +405,48 @@ void store_changes_free(struct store_changes *ch)
 	ch->n_expunged = ch->n_changed = 0;
 }
 
+static int mailbox_cmp_asc(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+enum store_error store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
+                                        uint32_t **uids_r, size_t *n_r)
+{
+	*uids_r = NULL;
+	*n_r = 0;
+	sqlite3_stmt *st = index_stmt(mb->u, INDEX_IMAP_EXPUNGED);
+	if (st == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(st, 1, mb->folder);
+	sqlite3_bind_int64(st, 2, (int64_t)since);
+	int rc;
+	size_t cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n_r == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			*uids_r = xrealloc(*uids_r, cap * sizeof(**uids_r));
+		}
+		(*uids_r)[(*n_r)++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		xfree(*uids_r);
+		*n_r = 0;
+		return index_fail(mb->u, rc, "imap_vanished");
+	}
+	if (*n_r > 1)
+		qsort(*uids_r, *n_r, sizeof(**uids_r), mailbox_cmp_asc);
+	/* a UID appears once even if the log has it twice (an index rebuild) */
+	size_t out = 0;
+	for (size_t i = 0; i < *n_r; i++)
+		if (out == 0 || (*uids_r)[out - 1] != (*uids_r)[i])
+			(*uids_r)[out++] = (*uids_r)[i];
+	*n_r = out;
+	return STORE_OK;
+}
+
 int store_mailbox_watch_fd(struct store_mailbox *mb)
 {
 	if (mb->watch_fd >= 0)

@@ -160,6 +160,11 @@ enum store_error store_mailbox_sync(struct store_mailbox *mb, bool keep_expunged
 				    struct store_changes *ch);
 void store_changes_free(struct store_changes *ch);
 
+/* RFC 7162 3.2.5.1 (QRESYNC, VANISHED (EARLIER)): UIDs removed from the
+ * folder after modseq `since`, ascending (heap, free()). */
+enum store_error store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
+					uint32_t **uids_r, size_t *n_r);
+
 /*
  * Can the store notice changes without being asked? The fd becomes
  * readable (inotify on new/ and cur/) when the folder may have changed;
