@@ -262,3 +262,41 @@ def test_condstore_qresync(server):
     assert b"* VANISHED (EARLIER) 2\r\n" in out, out
     assert out.count(b"FETCH (") == 1, out
     r.cmd(b"z LOGOUT")
+
+
+def test_search_body_full_text_index(server):
+    """SEARCH BODY/TEXT through the full-text index: words and word
+    prefixes in decoded text parts; the index follows new mail."""
+    import base64
+    plain = msg(1, b"The quarterly projections are attached.\r\n")
+    b64 = (b"From: a@example.org\r\nSubject: encoded\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes("Grüße aus Zürich, meeting tomorrow".encode()) )
+    attach = (b"From: a@example.org\r\nSubject: attachment\r\nMIME-Version: 1.0\r\n"
+              b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+              b"Content-Type: text/plain\r\n\r\nsee the file\r\n--XX\r\n"
+              b"Content-Type: application/octet-stream\r\n\r\nquarterly binary\r\n--XX--\r\n")
+    for body in (plain, b64, attach):
+        server.deliver("alice", body)
+    m = login(server)
+    m.select("INBOX")
+    assert m.search(None, "BODY", "quarterly") == ("OK", [b"1"])  # not the octet-stream part
+    assert m.search(None, "BODY", "projection") == ("OK", [b"1"])  # a word prefix
+    assert m.search(None, "BODY", "meeting") == ("OK", [b"2"])  # base64, decoded
+    m.literal = "Zürich".encode()  # 8-bit text goes as a literal
+    assert m.search("UTF-8", "BODY") == ("OK", [b"2"])
+    assert m.search(None, "TEXT", "attachment") == ("OK", [b"3"])  # header words too
+    assert m.search(None, "BODY", "nowhere") == ("OK", [b""])
+    assert m.search(None, "NOT", "BODY", "meeting") == ("OK", [b"1 3"])
+    # header keys stay exact substrings
+    assert m.search(None, "SUBJECT", "ncode") == ("OK", [b"2"])
+    server.deliver("alice", msg(4, b"another quarterly report\r\n"))
+    m.noop()
+    assert m.search(None, "BODY", "quarterly") == ("OK", [b"1 4"])
+    m.logout()
+    # every message is in the index, and the index answers word queries
+    import sqlite3
+    db = sqlite3.connect(server.maildir("alice") / "yubin.sqlite")
+    assert db.execute("SELECT count(*) FROM fts_done").fetchone()[0] == 4
+    assert len(db.execute("SELECT rowid FROM fts WHERE fts MATCH 'meeting'").fetchall()) == 1
+    db.close()
