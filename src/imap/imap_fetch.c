@@ -572,12 +572,15 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	if (f.vanished)
 		imap_fetch_vanished(s, &cmd->args[0], f.changedsince);
 	bool ok = true;
+	if (f.needs_tree)
+		store_mailbox_batch_begin(s->mb);
 	for (size_t i = 0; i < n; i++) {
 		const struct store_msg *m = store_mailbox_msg(s->mb, seqs[i]);
 		if (f.changedsince != 0 && m->modseq <= f.changedsince)
 			continue;
 		ok = imap_fetch_message(s, seqs[i], &f) && ok;
 	}
+	store_mailbox_batch_end(s->mb);
 	free(seqs);
 	free(f.items);
 	if (ok)

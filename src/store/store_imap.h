@@ -232,6 +232,15 @@ enum store_error store_mailbox_cache_get(struct store_mailbox *mb, size_t seq, v
 enum store_error store_mailbox_cache_put(struct store_mailbox *mb, size_t seq,
 					 const void *data, size_t len);
 
+/*
+ * A command that reads many messages (FETCH 1:*) brackets its loop with
+ * these: the cache reads then share one read transaction instead of
+ * taking the index's locks once per message, and cache_put()s are written
+ * in batches. Nothing else may change the mailbox in between.
+ */
+void store_mailbox_batch_begin(struct store_mailbox *mb);
+void store_mailbox_batch_end(struct store_mailbox *mb);
+
 /* ---- full-text search ----
  *
  * An index of the words of each message (decoded header fields, decoded
