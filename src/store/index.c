@@ -35,6 +35,8 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
                             "highestmodseq = max(highestmodseq, ?2), "
                             "new_mtime = ?3, cur_mtime = ?4 WHERE id = ?5",
     [INDEX_MSG_LIST_NAMES] = "SELECT id, base, in_cur, suffix FROM messages WHERE folder = ?1",
+    [INDEX_MSG_LIST_NEW] = "SELECT id, base, in_cur, suffix FROM messages "
+                           "WHERE folder = ?1 AND in_cur = 0",
     [INDEX_MSG_INSERT] = "INSERT INTO messages (folder, uid, base, in_cur, suffix, flags, "
                          "size, crlf_size, crlf_clean, internal_date, uidl, modseq, "
                          "eol_pad, pop3_hidden) "
@@ -131,6 +133,7 @@ static const char index_schema[] =
     "CREATE INDEX messages_retrieved ON messages (folder, pop3_retrieved_at)"
     " WHERE pop3_retrieved_at IS NOT NULL;"
     "CREATE INDEX messages_modseq ON messages (folder, modseq);"
+    "CREATE INDEX messages_new ON messages (folder) WHERE in_cur = 0;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
     "CREATE TABLE expunged ("
     " folder INTEGER NOT NULL,"

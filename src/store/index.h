@@ -60,6 +60,7 @@ enum index_stmt {
 	INDEX_FOLDER_INSERT,  /* dir, name, uidvalidity, uidnext */
 	INDEX_FOLDER_UPDATE,  /* uidnext, highestmodseq, new_mtime, cur_mtime, id */
 	INDEX_MSG_LIST_NAMES, /* folder -> id, base, in_cur, suffix */
+	INDEX_MSG_LIST_NEW,   /* the same, only files in new/ */
 	INDEX_MSG_INSERT,     /* folder, uid, base, in_cur, suffix, flags, size, crlf_size,
 	                         crlf_clean, internal_date, uidl, modseq, eol_pad,
 	                         pop3_hidden */
