@@ -37,7 +37,10 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
     [INDEX_MSG_LIST_NAMES] = "SELECT id, base, in_cur, suffix FROM messages WHERE folder = ?1",
     [INDEX_MSG_LIST_NEW] = "SELECT id, base, in_cur, suffix FROM messages "
                            "WHERE folder = ?1 AND in_cur = 0",
-    [INDEX_MSG_INSERT] = "INSERT INTO messages (folder, uid, base, in_cur, suffix, flags, "
+    /* OR ROLLBACK: a conflict (which cannot happen: the sync checked)
+     * would end the whole sync transaction, and in exchange SQLite keeps
+     * no statement journal for each row of an index build */
+    [INDEX_MSG_INSERT] = "INSERT OR ROLLBACK INTO messages (folder, uid, base, in_cur, suffix, flags, "
                          "size, crlf_size, crlf_clean, internal_date, uidl, modseq, "
                          "eol_pad, pop3_hidden) "
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -288,6 +291,11 @@ static int index_setup(sqlite3 *db, const char **why_r)
 	int rc = index_query_int(db, "PRAGMA journal_mode = WAL", NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	/* Statement journals (an INSERT whose triggers update other rows
+	 * keeps one) live in memory, not in a temporary file written page
+	 * by page for every row of an index build. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
 	/* A kept WAL must not keep the size of the largest transaction
 	 * ever (an index build: tens of MB), or every open reads it all. */
 	if (rc == SQLITE_OK)
