@@ -10,6 +10,10 @@
  *   67 NOUSER    no such user: the MTA bounces
  *   75 TEMPFAIL  anything that may go away (I/O error, disk full): retry
  *   65 DATAERR   message larger than limits.max_message_size
+ *   77 NOPERM    mailbox full: the message would take the user over
+ *                quota.storage; the reason goes to stderr and the MTA
+ *                bounces (what dovecot-lda -e and maildrop's deliverquota
+ *                do; Postfix reports it as 5.7.0 with our stderr text)
  *   64 USAGE     bad command line
  *
  * Run as root, it switches to the mail user and writes the store itself;
@@ -26,6 +30,7 @@
 #include "lib/mem.h"
 #include "lib/username.h"
 #include "store/store.h"
+#include "store/store_quota.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -142,8 +147,11 @@ static int deliver_store(struct cli_context *ctx, const struct deliver_args *a,
 	if (a->sender != NULL)
 		buf_appendf(&prefix, "Return-Path: <%s>%s", a->sender, eol);
 	buf_appendf(&prefix, "Delivered-To: %s%s", address, eol);
-	enum store_error err =
-		store_deliver(&settings, user, a->folder, prefix.ptr, prefix.len, spool);
+	/* the whole user counts, whichever folder -m names */
+	uint64_t size = store_quota_message_size(prefix.ptr, prefix.len, spool);
+	enum store_error err = store_quota_check_user(&settings, user, cfg->quota_storage, size);
+	if (err == STORE_OK)
+		err = store_deliver(&settings, user, a->folder, prefix.ptr, prefix.len, spool);
 	if (err == STORE_ERR_NOTFOUND && a->folder != NULL) {
 		log_info("event=deliver_fallback user=%s folder=%s reason=\"no such folder\"", user,
 			 a->folder);
@@ -153,6 +161,10 @@ static int deliver_store(struct cli_context *ctx, const struct deliver_args *a,
 	log_info("event=deliver service=deliver user=%s size=%llu result=%s", user,
 		 (unsigned long long)store_spool_size(spool),
 		 err == STORE_OK ? "ok" : store_error_name(err));
+	if (err == STORE_ERR_QUOTA) {
+		fprintf(stderr, "yubin: mailbox full: %s is over its storage quota\n", address);
+		return EX_NOPERM;
+	}
 	return err == STORE_OK ? 0 : EX_TEMPFAIL;
 }
 

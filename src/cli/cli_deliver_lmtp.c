@@ -202,6 +202,8 @@ static int lmtp_client_exit_code(unsigned code, const char *text)
 		return EX_TEMPFAIL;
 	if (strstr(text, "5.1.1") != NULL)
 		return EX_NOUSER;
+	if (strstr(text, "5.2.2") != NULL)
+		return EX_NOPERM; /* mailbox full: as cli_deliver.c answers it */
 	if (code == 552)
 		return EX_DATAERR;
 	return code >= 500 ? EX_UNAVAILABLE : EX_TEMPFAIL;

@@ -103,6 +103,7 @@ static const struct config_key config_keys[] = {
 	 1000000, NULL},
 	{"limits.max_message_size", CT_SIZE, OFF(limits_max_message_size), "64M", 1024,
 	 (uint64_t)4 << 30, NULL},
+	{"quota.storage", CT_SIZE, OFF(quota_storage), "0", 0, (uint64_t)1 << 50, NULL},
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -87,6 +87,9 @@ struct config {
 	unsigned limits_max_connections;        /* whole server */
 	unsigned limits_max_connections_per_ip; /* 0 = unlimited */
 	uint64_t limits_max_message_size;       /* bytes */
+
+	/* quota.* */
+	uint64_t quota_storage; /* bytes per user (sum of RFC822.SIZE), 0 = unlimited */
 };
 
 /* Fill *cfg with the built-in defaults. */

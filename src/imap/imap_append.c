@@ -12,6 +12,7 @@
 #include "lib/mem.h"
 #include "net/conn.h"
 #include "store/store_imap.h"
+#include "store/store_quota.h"
 
 #include <event2/event.h>
 #include <string.h>
@@ -89,8 +90,12 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "NO [UNAVAILABLE] Temporary failure storing the message.");
 	} else {
 		uint32_t validity = 0, uid = 0;
-		enum store_error err = store_append(s->store, name, spool, flags, kw, nkw, date,
-						    &validity, &uid);
+		/* RFC 9208 4.3.1: over quota.storage is NO [OVERQUOTA] */
+		enum store_error err = store_quota_check(s->store, s->env->cfg->quota_storage,
+							 store_quota_message_size(NULL, 0, spool));
+		if (err == STORE_OK)
+			err = store_append(s->store, name, spool, flags, kw, nkw, date, &validity,
+					   &uid);
 		if (err == STORE_ERR_NOTFOUND)
 			imap_tagged(s, "NO [TRYCREATE] No such mailbox.");
 		else if (err == STORE_OK)

@@ -5,10 +5,12 @@
  */
 #include "imap/imap_internal.h"
 
+#include "daemon/server_env.h"
 #include "imap/imap_seqset.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
 #include "store/store_imap.h"
+#include "store/store_quota.h"
 
 #include <string.h>
 #include <strings.h>
@@ -213,12 +215,19 @@ static void imap_copy_move(struct imap_session *s, const struct imap_command *cm
 		return;
 	}
 	uint32_t *uids = xcalloc(n + 1, sizeof(uint32_t));
-	for (size_t i = 0; i < n; i++)
+	uint64_t adding = 0;
+	for (size_t i = 0; i < n; i++) {
 		uids[i] = store_mailbox_msg(s->mb, seqs[i])->uid;
+		adding += store_mailbox_msg(s->mb, seqs[i])->size;
+	}
 	uint32_t validity = 0, *dest_uids = NULL;
-	enum store_error err = n == 0 ? STORE_OK
-				      : store_mailbox_copy(s->mb, uids, n, dest, move, &validity,
-							   &dest_uids);
+	/* RFC 9208 4.3.1: a COPY over quota.storage is NO [OVERQUOTA]; a MOVE
+	 * stays within the user's one quota root and changes nothing */
+	enum store_error err = STORE_OK;
+	if (n > 0 && !move)
+		err = store_quota_check(s->store, s->env->cfg->quota_storage, adding);
+	if (err == STORE_OK && n > 0)
+		err = store_mailbox_copy(s->mb, uids, n, dest, move, &validity, &dest_uids);
 	if (err == STORE_ERR_NOTFOUND) {
 		imap_tagged(s, "NO [TRYCREATE] No such mailbox.");
 	} else if (err != STORE_OK) {

@@ -7,6 +7,12 @@
  * large message never sits in memory. Delivery (write, fsync, rename,
  * fsync per recipient) runs on the worker's thread pool; each recipient's
  * 250 is sent only after its copy is durable.
+ *
+ * A recipient whose mail would exceed quota.storage gets 552 5.2.2 (RFC
+ * 5321 4.2.2 "exceeded storage allocation", RFC 3463 X.2.2 "mailbox
+ * full"): permanent, so the sender hears of it at once, as with Dovecot's
+ * default (quota_full_tempfail = no). The check runs after DATA, when the
+ * size is known, beside the delivery on the pool.
  */
 #include "lmtp/lmtp_internal.h"
 
@@ -17,6 +23,7 @@
 #include "net/conn.h"
 #include "net/workpool.h"
 #include "store/store.h"
+#include "store/store_quota.h"
 
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -104,6 +111,7 @@ struct lmtp_delivery {
 	struct lmtp_rcpt *rcpts;
 	size_t nrcpts;
 	enum store_error *results;
+	uint64_t quota; /* quota.storage when the body arrived, 0 = none */
 	char *sender;
 	char *helo;
 	char peer_ip[64];
@@ -136,8 +144,12 @@ static void lmtp_deliver_work(void *arg)
 		struct buf prefix;
 		buf_init(&prefix, 0);
 		lmtp_trace_headers(d, i, crlf, &prefix);
-		d->results[i] = store_deliver(&d->env->store, d->rcpts[i].user, NULL, prefix.ptr,
-					      prefix.len, d->spool);
+		uint64_t size = store_quota_message_size(prefix.ptr, prefix.len, d->spool);
+		d->results[i] = store_quota_check_user(&d->env->store, d->rcpts[i].user,
+						       d->quota, size);
+		if (d->results[i] == STORE_OK)
+			d->results[i] = store_deliver(&d->env->store, d->rcpts[i].user, NULL,
+						      prefix.ptr, prefix.len, d->spool);
 		buf_deinit(&prefix);
 	}
 }
@@ -178,7 +190,7 @@ static void lmtp_deliver_done(void *arg)
 				lmtp_reply(s, "250 2.0.0 <%s> Ok: delivered", path);
 				break;
 			case STORE_ERR_QUOTA:
-				lmtp_reply(s, "452 4.2.2 <%s> Mailbox full", path);
+				lmtp_reply(s, "552 5.2.2 <%s> Mailbox full", path);
 				break;
 			case STORE_ERR_NOTFOUND:
 				lmtp_reply(s, "550 5.1.1 <%s> Mailbox unavailable", path);
@@ -214,6 +226,7 @@ static void lmtp_finish_body(struct lmtp_session *s)
 	d->rcpts = s->rcpts;
 	d->nrcpts = s->nrcpts;
 	d->results = xcalloc(s->nrcpts, sizeof(*d->results));
+	d->quota = s->env->cfg->quota_storage;
 	d->sender = xstrdup(s->mail.path);
 	d->helo = xstrdup(s->helo != NULL ? s->helo : "unknown");
 	snprintf(d->peer_ip, sizeof(d->peer_ip), "%s", conn_peer_ip(s->conn));
