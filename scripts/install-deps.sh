@@ -11,7 +11,8 @@ BUILD_PKGS="gcc pkg-config meson ninja-build libevent-dev libssl-dev libgsasl-de
  libcrypt-dev libsqlite3-dev openssl"
 # Tests: unit test framework, real clients, the SASL command-line client used
 # as an independent SCRAM implementation, clang for the fuzz smoke run.
-TEST_PKGS="libcmocka-dev python3 python3-pytest curl gsasl clang fetchmail mpop getmail6 postfix"
+TEST_PKGS="libcmocka-dev python3 python3-pytest curl gsasl clang fetchmail mpop getmail6 postfix
+ isync offlineimap3 mutt"
 
 want="$BUILD_PKGS"
 [ "$1" = "--test" ] && want="$BUILD_PKGS $TEST_PKGS"

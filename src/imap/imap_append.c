@@ -25,8 +25,15 @@
 bool imap_append_literal_wanted(struct imap_session *s, const struct imap_command *partial,
 				const struct imap_literal *lit)
 {
-	return partial != NULL && strcasecmp(partial->name, "APPEND") == 0 && lit->depth == 0 &&
-	       lit->index >= 1 && s->state != IMAP_STATE_NOT_AUTH && s->append_spool == NULL;
+	if (partial == NULL || strcasecmp(partial->name, "APPEND") != 0 ||
+	    s->state == IMAP_STATE_NOT_AUTH || s->append_spool != NULL)
+		return false;
+	if (lit->depth == 0)
+		return lit->index >= 1;
+	/* RFC 6855 4: APPEND mailbox [flags] [date] UTF8 (literal8), the
+	 * open list being the last argument so far */
+	return lit->depth == 1 && lit->index == 0 && partial->argc >= 3 &&
+	       imap_arg_atom_is(&partial->args[partial->argc - 2], "UTF8");
 }
 
 void imap_append_start(struct imap_session *s)
@@ -76,9 +83,21 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	bool ok = cmd->argc >= 2 && spool != NULL;
 	if (ok && cmd->args[i].type == IMAP_ARG_LIST)
 		ok = imap_parse_flags(&cmd->args[i++], &flags, &kw, &nkw);
-	if (ok && i < cmd->argc && cmd->args[i].type != IMAP_ARG_STREAMED)
+	if (ok && i < cmd->argc && cmd->args[i].type != IMAP_ARG_STREAMED &&
+	    !imap_arg_atom_is(&cmd->args[i], "UTF8"))
 		ok = imap_parse_datetime(&cmd->args[i++], &date);
-	ok = ok && i + 1 == cmd->argc && cmd->args[i].type == IMAP_ARG_STREAMED;
+	if (ok && i + 2 == cmd->argc && imap_arg_atom_is(&cmd->args[i], "UTF8")) {
+		/* RFC 6855 4: UTF8 (~{n}...) after ENABLE UTF8=ACCEPT */
+		const struct imap_arg *inner;
+		size_t n;
+		ok = s->utf8 && imap_arg_list(&cmd->args[i + 1], &inner, &n) && n == 1 &&
+		     inner[0].type == IMAP_ARG_STREAMED;
+		i = ok ? i + 2 : i;
+	} else {
+		ok = ok && i + 1 == cmd->argc && cmd->args[i].type == IMAP_ARG_STREAMED;
+		i++;
+	}
+	ok = ok && i == cmd->argc;
 	char *name = ok ? imap_mailbox_arg(s, &cmd->args[0]) : NULL;
 	if (!ok) {
 		imap_bad(s, "APPEND needs a mailbox, optional flags and date, and a literal.");

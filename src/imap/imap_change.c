@@ -62,6 +62,7 @@ struct imap_store_args {
 	enum store_flags_mode mode;
 	bool silent;
 	uint64_t unchangedsince;
+	bool has_unchangedsince;
 	unsigned flags;
 	const char **keywords;
 	size_t nkeywords;
@@ -79,6 +80,7 @@ static bool imap_store_parse(const struct imap_command *cmd, struct imap_store_a
 		    !imap_arg_atom_is(&mods[0], "UNCHANGEDSINCE") ||
 		    !imap_arg_number64(&mods[1], &a->unchangedsince))
 			return false;
+		a->has_unchangedsince = true;
 		i = 2;
 	}
 	if (cmd->argc != i + 2 || cmd->args[i].type != IMAP_ARG_ATOM)
@@ -123,17 +125,24 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		free(a.keywords);
 		return;
 	}
-	if (a.unchangedsince != 0)
+	if (a.has_unchangedsince)
 		s->condstore = true;
 	uint32_t *uids = xcalloc(n + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++)
 		uids[i] = store_mailbox_msg(s->mb, seqs[i])->uid;
 	uint32_t *failed = NULL;
 	size_t nfailed = 0;
-	enum store_error err = n == 0 ? STORE_OK
-				      : store_mailbox_set_flags(s->mb, uids, n, a.mode, a.flags,
-								a.keywords, a.nkeywords,
-								a.unchangedsince, &failed, &nfailed);
+	enum store_error err = STORE_OK;
+	if (a.has_unchangedsince && a.unchangedsince == 0) {
+		/* RFC 7162 3.1.3: every message has a modseq above 0, so
+		 * UNCHANGEDSINCE 0 fails for all of them */
+		failed = xcalloc(n + 1, sizeof(uint32_t));
+		memcpy(failed, uids, n * sizeof(uint32_t));
+		nfailed = n;
+	} else if (n > 0) {
+		err = store_mailbox_set_flags(s->mb, uids, n, a.mode, a.flags, a.keywords,
+					      a.nkeywords, a.unchangedsince, &failed, &nfailed);
+	}
 	for (size_t i = 0; err == STORE_OK && i < n; i++) {
 		if (imap_in(failed, nfailed, uids[i]))
 			continue;
@@ -149,7 +158,8 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 			imap_flags_format(s, m, &line);
 			buf_append_byte(&line, ' ');
 		}
-		if (s->uid_cmd)
+		/* RFC 7162 3.1: with CONDSTORE on, FETCH responses carry UID too */
+		if (s->uid_cmd || s->condstore)
 			buf_appendf(&line, "UID %u ", m->uid);
 		if (s->condstore)
 			buf_appendf(&line, "MODSEQ (%llu) ", (unsigned long long)m->modseq);

@@ -55,6 +55,7 @@ struct imap_fetch {
 	bool sets_seen;
 	uint64_t changedsince;
 	bool vanished; /* RFC 7162 3.2.6: UID FETCH ... (CHANGEDSINCE m VANISHED) */
+	bool unknown_cte; /* a BINARY item met an encoding we cannot decode */
 };
 
 /* ---- parsing the item list ---- */
@@ -217,7 +218,10 @@ static bool imap_fetch_parse(struct imap_session *s, const struct imap_command *
 	} else if (cmd->argc > 3) {
 		return false;
 	}
-	if (s->uid_cmd)
+	bool has_uid = false;
+	for (size_t i = 0; i < f->n; i++)
+		has_uid = has_uid || f->items[i].kind == FI_UID;
+	if (s->uid_cmd && !has_uid) /* RFC 9051 6.4.9: once is enough */
 		imap_fetch_add(f, FI_UID, "UID");
 	return f->n > 0;
 }
@@ -475,11 +479,34 @@ static bool imap_fetch_one_item(struct imap_session *s, size_t seq, const struct
 	return ok;
 }
 
-static bool imap_fetch_message(struct imap_session *s, size_t seq, const struct imap_fetch *f)
+/* RFC 3516 4.2: BINARY of a part in an encoding we do not know fails
+ * with [UNKNOWN-CTE] rather than handing out undecoded bytes. */
+static bool imap_fetch_cte_known(const struct mime_tree *t, const struct imap_fetch *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct imap_fetch_item *it = &f->items[i];
+		struct mime_range r;
+		if ((it->kind != FI_BINARY && it->kind != FI_BINARY_SIZE) ||
+		    !mime_section_find(t, &it->sec, &r))
+			continue;
+		const struct mime_part *mp = &t->parts[r.part];
+		if (mime_cte_from_name(mime_str_ptr(t, mp->encoding), mp->encoding.len) ==
+		    MIME_CTE_UNKNOWN)
+			return false;
+	}
+	return true;
+}
+
+static bool imap_fetch_message(struct imap_session *s, size_t seq, struct imap_fetch *f)
 {
 	struct mime_tree *t = f->needs_tree ? imap_fetch_tree(s, seq) : NULL;
 	if (f->needs_tree && t == NULL)
 		return false;
+	if (t != NULL && !imap_fetch_cte_known(t, f)) {
+		f->unknown_cte = true;
+		mime_tree_free(&t);
+		return false;
+	}
 	struct buf line;
 	buf_init(&line, 0);
 	buf_appendf(&line, "* %zu FETCH (", seq);
@@ -568,6 +595,9 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		free(f.items);
 		return;
 	}
+	for (size_t i = 0; i < f.n; i++)
+		if (f.items[i].kind == FI_MODSEQ)
+			s->condstore = true; /* RFC 7162 3.1: a CONDSTORE enabling command */
 	imap_fetch_mark_seen(s, seqs, n, &f);
 	if (f.vanished)
 		imap_fetch_vanished(s, &cmd->args[0], f.changedsince);
@@ -583,7 +613,9 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	store_mailbox_batch_end(s->mb);
 	free(seqs);
 	free(f.items);
-	if (ok)
+	if (f.unknown_cte)
+		imap_tagged(s, "NO [UNKNOWN-CTE] Cannot decode that part's transfer encoding.");
+	else if (ok)
 		imap_tagged(s, "OK %sFETCH completed.", s->uid_cmd ? "UID " : "");
 	else
 		imap_tagged(s, "NO [EXPUNGEISSUED] Some messages could not be fetched.");

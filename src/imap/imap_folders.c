@@ -121,9 +121,12 @@ static void imap_list_attrs(const struct store_folder_info *f, const struct imap
 			    bool subscribed, struct buf *out)
 {
 	size_t start = out->len;
-	if (f->noselect)
+	if (f->nonexistent)
+		buf_append_str(out, " \\NonExistent");
+	else if (f->noselect)
 		buf_append_str(out, " \\Noselect");
-	buf_append_str(out, f->has_children ? " \\HasChildren" : " \\HasNoChildren");
+	if (!f->nonexistent)
+		buf_append_str(out, f->has_children ? " \\HasChildren" : " \\HasNoChildren");
 	if (subscribed && (o->lsub || o->sel_subscribed || o->ret_subscribed))
 		buf_append_str(out, " \\Subscribed");
 	if (!o->lsub)
@@ -155,7 +158,7 @@ static bool imap_list_matches(char **patterns, size_t np, const char *name)
 }
 
 static void imap_list_send(struct imap_session *s, const struct store_folder_info *f,
-			   const struct imap_list_opts *o, bool subscribed)
+			   const struct imap_list_opts *o, bool subscribed, const char *extra)
 {
 	struct buf line;
 	buf_init(&line, 0);
@@ -163,11 +166,14 @@ static void imap_list_send(struct imap_session *s, const struct store_folder_inf
 	imap_list_attrs(f, o, subscribed, &line);
 	buf_append_str(&line, ") \"/\" ");
 	imap_name_to_client(s, f->name, &line);
+	if (extra != NULL)
+		buf_append_str(&line, extra);
 	buf_append_str(&line, "\r\n");
 	imap_write(s, line.ptr, line.len);
 	buf_deinit(&line);
+	int err; /* LIST-STATUS: a folder without status gets none (RFC 5819 2) */
 	if (o->ret_status != NULL && !f->noselect)
-		imap_status_send(s, f->name, o->ret_status);
+		imap_status_send(s, f->name, o->ret_status, &err);
 }
 
 /* Patterns in store form, the reference prefixed (RFC 9051 6.3.9). */
@@ -199,6 +205,88 @@ static char **imap_list_patterns(struct imap_session *s, const struct imap_arg *
 	}
 	*n_r = n;
 	return out;
+}
+
+static void imap_free_names(char **names, size_t n);
+
+static const struct store_folder_info *imap_find_folder(const struct store_folder_info *folders,
+							size_t nf, const char *name)
+{
+	for (size_t i = 0; i < nf; i++)
+		if (strcmp(folders[i].name, name) == 0)
+			return &folders[i];
+	return NULL;
+}
+
+/* Does a subscribed name lie below name? */
+static bool imap_has_subscribed_child(char **subs, size_t ns, const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < ns; i++)
+		if (strncmp(subs[i], name, len) == 0 && subs[i][len] == '/')
+			return true;
+	return false;
+}
+
+static int imap_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * LSUB and LIST (SUBSCRIBED): every subscribed name, also those that no
+ * longer exist (RFC 5258 3.1: \NonExistent; LSUB: \Noselect), and with
+ * RECURSIVEMATCH (or LSUB and "%") the parents of subscribed names that
+ * the pattern reaches, with CHILDINFO (RFC 5258 3.5).
+ */
+static void imap_list_subscribed(struct imap_session *s, const struct imap_list_opts *o,
+				 char **patterns, size_t np,
+				 const struct store_folder_info *folders, size_t nf, char **subs,
+				 size_t ns)
+{
+	/* the names to consider: subscriptions and all their parents */
+	char **names = xcalloc(ns * 8 + 1, sizeof(char *));
+	size_t n = 0, cap = ns * 8 + 1;
+	for (size_t i = 0; i < ns; i++) {
+		char *p = xstrdup(subs[i]);
+		for (;;) {
+			if (!imap_in_list(names, n, p)) {
+				if (n + 1 >= cap) {
+					cap *= 2;
+					names = xrealloc(names, cap * sizeof(char *));
+				}
+				names[n++] = xstrdup(p);
+			}
+			char *slash = strrchr(p, '/');
+			if (slash == NULL)
+				break;
+			*slash = '\0';
+		}
+		free(p);
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(char *), imap_name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (!imap_list_matches(patterns, np, names[i]))
+			continue;
+		bool sub = imap_in_list(subs, ns, names[i]);
+		bool child = imap_has_subscribed_child(subs, ns, names[i]);
+		if (!sub && !(child && (o->recursive || o->lsub)))
+			continue;
+		const struct store_folder_info *f = imap_find_folder(folders, nf, names[i]);
+		if (sub && o->sel_special_use && (f == NULL || f->special_use == 0))
+			continue;
+		struct store_folder_info shown = {.name = names[i], .noselect = true};
+		if (f != NULL)
+			shown = *f;
+		else if (sub && !o->lsub)
+			shown.nonexistent = true;
+		if (o->lsub && !sub)
+			shown.noselect = true; /* RFC 3501 6.3.9: an unsubscribed parent */
+		imap_list_send(s, &shown, o, sub,
+			       !sub && o->recursive ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : NULL);
+	}
+	imap_free_names(names, n);
 }
 
 static void imap_free_names(char **names, size_t n)
@@ -246,14 +334,14 @@ static void imap_list_run(struct imap_session *s, const struct imap_command *cmd
 	enum store_error err = store_folder_list(s->store, &folders, &nf);
 	if (err == STORE_OK)
 		err = store_folder_subscriptions(s->store, &subs, &ns);
-	for (size_t i = 0; err == STORE_OK && i < nf; i++) {
+	if (err == STORE_OK && (o->lsub || o->sel_subscribed))
+		imap_list_subscribed(s, o, patterns, np, folders, nf, subs, ns);
+	for (size_t i = 0; err == STORE_OK && !(o->lsub || o->sel_subscribed) && i < nf; i++) {
 		bool sub = imap_in_list(subs, ns, folders[i].name);
-		if ((o->lsub || o->sel_subscribed) && !sub)
-			continue;
 		if (o->sel_special_use && folders[i].special_use == 0)
 			continue;
 		if (imap_list_matches(patterns, np, folders[i].name))
-			imap_list_send(s, &folders[i], o, sub);
+			imap_list_send(s, &folders[i], o, sub, NULL);
 	}
 	if (err == STORE_OK)
 		imap_tagged(s, "OK %s completed.", o->lsub ? "LSUB" : "LIST");
@@ -385,17 +473,21 @@ void imap_cmd_unsubscribe(struct imap_session *s, const struct imap_command *cmd
 
 /* ---- STATUS ---- */
 
-/* "* STATUS name (items...)"; false if an item is unknown. */
-bool imap_status_send(struct imap_session *s, const char *name, const struct imap_arg *items_arg)
+/* "* STATUS name (items...)"; false if an item is unknown. A store error
+ * (no such folder) sends nothing and is left in *err_r. */
+bool imap_status_send(struct imap_session *s, const char *name, const struct imap_arg *items_arg,
+		      int *err_r)
 {
 	const struct imap_arg *items;
 	size_t n;
+	*err_r = STORE_OK;
 	if (!imap_arg_list(items_arg, &items, &n))
 		return false;
 	struct store_folder_status st;
 	enum store_error err = store_folder_status(s->store, name, &st);
+	*err_r = err;
 	if (err != STORE_OK)
-		return true; /* LIST-STATUS: silently nothing (RFC 5819 2) */
+		return true;
 	struct buf line;
 	buf_init(&line, 0);
 	buf_append_str(&line, "* STATUS ");
@@ -418,11 +510,18 @@ bool imap_status_send(struct imap_session *s, const char *name, const struct ima
 			buf_appendf(&line, "%sRECENT %u", sep, st.recent);
 		else if (imap_arg_atom_is(&items[i], "SIZE"))
 			buf_appendf(&line, "%sSIZE %llu", sep, (unsigned long long)st.size);
-		else if (imap_arg_atom_is(&items[i], "HIGHESTMODSEQ"))
+		else if (imap_arg_atom_is(&items[i], "HIGHESTMODSEQ")) {
+			/* RFC 7162 3.1: a CONDSTORE enabling command */
+			s->condstore = true;
 			buf_appendf(&line, "%sHIGHESTMODSEQ %llu", sep,
 				    (unsigned long long)st.highestmodseq);
-		else
+		} else if (imap_arg_atom_is(&items[i], "APPENDLIMIT")) {
+			/* RFC 7889 4: the same limit for every mailbox */
+			buf_appendf(&line, "%sAPPENDLIMIT %llu", sep,
+				    (unsigned long long)s->env->cfg->limits_max_message_size);
+		} else {
 			ok = false;
+		}
 	}
 	buf_append_str(&line, ")\r\n");
 	if (ok)
@@ -440,12 +539,11 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd)
 	char *name = imap_mailbox_arg(s, &cmd->args[0]);
 	if (name == NULL)
 		return;
-	struct store_folder_status st;
-	enum store_error err = store_folder_status(s->store, name, &st);
-	if (err != STORE_OK)
-		imap_store_error(s, err, "STATUS");
-	else if (!imap_status_send(s, name, &cmd->args[1]))
+	int err;
+	if (!imap_status_send(s, name, &cmd->args[1], &err))
 		imap_bad(s, "Unknown STATUS item.");
+	else if (err != STORE_OK)
+		imap_store_error(s, err, "STATUS");
 	else
 		imap_tagged(s, "OK STATUS completed.");
 	free(name);

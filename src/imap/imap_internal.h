@@ -128,7 +128,8 @@ bool imap_list_match(const char *pattern, const char *name);
 /* The tagged response for a store result ("OK <what> completed." on success). */
 void imap_store_error(struct imap_session *s, int err, const char *what);
 char *imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg);
-bool imap_status_send(struct imap_session *s, const char *name, const struct imap_arg *items);
+bool imap_status_send(struct imap_session *s, const char *name, const struct imap_arg *items,
+		      int *err_r);
 void imap_cmd_list(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_lsub(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_namespace(struct imap_session *s, const struct imap_command *cmd);

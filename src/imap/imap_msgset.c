@@ -78,7 +78,14 @@ bool imap_msgset(struct imap_session *s, const struct imap_arg *arg, uint32_t **
 		free(uids);
 		return false;
 	}
-	if (s->uid_cmd) {
+	if (set.saved) {
+		/* RFC 5182 2.1: "$" is the last SEARCH ... RETURN (SAVE) result,
+		 * kept as UIDs (so it survives expunges), in any command */
+		imap_seqset_init(&seqs, 0);
+		imap_seqset_uids_to_seqs(&s->saved, uids, count, &seqs);
+		*seqs_r = imap_set_members(&seqs, n_r);
+		imap_seqset_deinit(&seqs);
+	} else if (s->uid_cmd) {
 		imap_seqset_init(&seqs, 0);
 		imap_seqset_uids_to_seqs(&set, uids, count, &seqs);
 		*seqs_r = imap_set_members(&seqs, n_r);

@@ -770,7 +770,12 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	if (ret.save) {
 		/* RFC 5182: remember the result as UIDs */
 		imap_seqset_clear(&s->saved);
+		/* RFC 5182 2.1: with MIN and/or MAX (and no ALL/COUNT), only
+		 * those are saved */
+		bool some = (ret.min || ret.max) && !ret.all && !ret.count;
 		for (size_t k = 0; k < nh; k++) {
+			if (some && !((ret.min && k == 0) || (ret.max && k == nh - 1)))
+				continue;
 			uint32_t uid = s->uid_cmd ? hits[k] : store_mailbox_msg(s->mb, hits[k])->uid;
 			imap_seqset_add(&s->saved, uid, uid);
 		}

@@ -44,7 +44,7 @@ static void imap_send_flags(struct imap_session *s, size_t seq, bool with_uid)
 	buf_init(&line, 0);
 	buf_appendf(&line, "* %zu FETCH (FLAGS ", seq);
 	imap_flags_format(s, m, &line);
-	if (with_uid || s->qresync)
+	if (with_uid || s->qresync || s->condstore)
 		buf_appendf(&line, " UID %u", m->uid);
 	if (s->condstore)
 		buf_appendf(&line, " MODSEQ (%llu)", (unsigned long long)m->modseq);

@@ -227,14 +227,16 @@ static void imap_parse_error(struct imap_session *s)
 	const char *code = e->code == IMAP_PERR_TOO_BIG || e->code == IMAP_PERR_NONSYNC
 				   ? "[TOOBIG] "
 				   : "";
+	/* resynchronising resets the parser's error: keep the reason */
+	const char *reason = e->reason != NULL ? e->reason : "Invalid command.";
 	if (e->fatal || !imap_parser_resync(s->parser)) {
-		imap_tagged(s, "BAD %s%s", code, e->reason);
+		imap_tagged(s, "BAD %s%s", code, reason);
 		imap_untagged(s, "BYE Cannot continue after that.");
 		conn_close(s->conn, true);
 		return;
 	}
 	char why[256];
-	snprintf(why, sizeof(why), "%s%s", code, e->reason);
+	snprintf(why, sizeof(why), "%s%s", code, reason);
 	imap_bad(s, why);
 }
 

@@ -66,6 +66,7 @@ struct store_folder_info {
 	bool subscribed;
 	bool has_children;
 	bool noselect;     /* exists only as a parent of others */
+	bool nonexistent;  /* not at all (a subscription that outlived it) */
 	unsigned special_use; /* enum store_special_use bits */
 };
 
