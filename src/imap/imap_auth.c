@@ -47,6 +47,7 @@ void imap_capabilities(struct imap_session *s, struct buf *out)
 	buf_append_str(out, "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE ID SASL-IR IDLE NAMESPACE UIDPLUS "
 			    "MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH "
 			    "SEARCHRES CONDSTORE QRESYNC STATUS=SIZE UTF8=ACCEPT BINARY");
+	buf_append_str(out, " SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 	buf_append_str(out, " QUOTA QUOTA=RES-STORAGE"); /* RFC 9208, imap_quota.c */
 	buf_appendf(out, " APPENDLIMIT=%llu",
 		    (unsigned long long)s->env->cfg->limits_max_message_size);
