@@ -8,7 +8,7 @@ set -e
 
 # Build: compiler toolchain and the libraries listed in docs/ARCHITECTURE.md.
 BUILD_PKGS="gcc pkg-config meson ninja-build libevent-dev libssl-dev libgsasl-dev
- libcrypt-dev libsqlite3-dev openssl"
+ libcrypt-dev libsqlite3-dev zlib1g-dev openssl"
 # Tests: unit test framework, real clients, the SASL command-line client used
 # as an independent SCRAM implementation, clang for the fuzz smoke run.
 TEST_PKGS="libcmocka-dev python3 python3-pytest curl gsasl clang fetchmail mpop getmail6 postfix

@@ -51,6 +51,7 @@ void imap_capabilities(struct imap_session *s, struct buf *out)
 	buf_append_str(out, " QUOTA QUOTA=RES-STORAGE"); /* RFC 9208, imap_quota.c */
 	buf_appendf(out, " APPENDLIMIT=%llu",
 		    (unsigned long long)s->env->cfg->limits_max_message_size);
+	buf_append_str(out, " COMPRESS=DEFLATE");
 	if (s->state == IMAP_STATE_NOT_AUTH) {
 		if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
 			buf_append_str(out, " STARTTLS");

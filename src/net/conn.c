@@ -7,12 +7,14 @@
  * one of its own callbacks (closing goes through a reap list run by a loop
  * event), (2) ids that asynchronous work can use to find a connection that
  * may be gone, (3) STARTTLS that throws away input pipelined in clear text,
- * (4) bounded line reading.
+ * (4) bounded line reading, (5) a compression layer (IMAP COMPRESS) that
+ * can be slipped between the session and the bytes on the wire, above TLS.
  */
 #include "net/conn.h"
 
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "net/conn_deflate.h"
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -61,6 +63,12 @@ struct conn {
 	struct conn *next_flush;
 	const char *close_reason;
 	uint64_t bytes_in, bytes_out;
+	/* After conn_start_deflate(): the session reads zin and writes zout
+	 * (plain text); the bufferevent's buffers hold the compressed bytes.
+	 * Each is bounded like the bufferevent's own: zin by CONN_INPUT_MAX,
+	 * the bytes deflated into the output by CONN_OUTPUT_HIGH. */
+	struct conn_deflate *z;
+	struct evbuffer *zin, *zout;
 
 	struct conn *prev, *next; /* all connections */
 	struct conn *next_queued; /* kick or reap list */
@@ -81,6 +89,11 @@ struct conn_loop {
 
 static void conn_install_bev(struct conn *c, struct bufferevent *bev);
 static void conn_flush(struct conn *c);
+static bool conn_inflate_input(struct conn *c);
+static bool conn_inflate_waiting(struct conn *c);
+static bool conn_input_waiting(struct conn *c);
+static void conn_deflate_output(struct conn *c);
+static void conn_kick(struct conn *c);
 
 /* ---- ids ---- */
 
@@ -134,6 +147,11 @@ static void conn_free_now(struct conn *c)
 		bufferevent_free(c->bev);
 	if (!c->bev_owns_fd)
 		close(c->fd);
+	if (c->z != NULL) {
+		conn_deflate_free(&c->z);
+		evbuffer_free(c->zin);
+		evbuffer_free(c->zout);
+	}
 	free(c);
 }
 
@@ -145,9 +163,13 @@ static void conn_loop_on_wake(evutil_socket_t fd, short what, void *arg)
 		struct conn *c = loop->kick;
 		loop->kick = c->next_queued;
 		c->queued = false;
-		if (!c->closing && !c->paused && !c->handshaking &&
-		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		if (c->closing || c->paused || c->handshaking || !conn_inflate_input(c))
+			continue;
+		if (evbuffer_get_length(conn_input(c)) > 0)
 			c->h->input(c, c->ctx);
+		/* Compressed input held back until the session made room. */
+		if (!c->closing && !c->paused && conn_inflate_waiting(c))
+			conn_kick(c);
 	}
 	/* Then the replies those produced; a flush may close, never free. */
 	while (loop->flush != NULL) {
@@ -227,8 +249,14 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
-	if (!c->paused && !c->handshaking)
+	if (!conn_inflate_input(c))
+		return;
+	if (c->paused || c->handshaking)
+		return;
+	if (c->z == NULL || evbuffer_get_length(c->zin) > 0)
 		c->h->input(c, c->ctx);
+	if (!c->closing && !c->paused && conn_inflate_waiting(c))
+		conn_kick(c);
 }
 
 static void conn_update_write_watermark(struct conn *c)
@@ -236,13 +264,18 @@ static void conn_update_write_watermark(struct conn *c)
 	/* Closing and STARTTLS need the output fully sent; streaming
 	 * writers want to hear about it earlier. */
 	size_t low = (c->flush_close || c->tls_pending || !c->want_drain) ? 0 : CONN_OUTPUT_LOW;
+	/* Plain text waits to be compressed: refill before the socket idles. */
+	if (c->z != NULL && evbuffer_get_length(c->zout) > 0)
+		low = CONN_OUTPUT_LOW;
 	bufferevent_setwatermark(c->bev, EV_WRITE, low, 0);
 }
 
 static void conn_on_write(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
-	size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
+	if (c->z != NULL && (!c->closing || c->flush_close))
+		conn_deflate_output(c);
+	size_t pending = conn_output_pending(c);
 	if (c->direct && pending == 0 && !c->want_drain)
 		bufferevent_disable(bev, EV_WRITE); /* conn_flush() writes from now on */
 	if (c->closing) {
@@ -321,9 +354,12 @@ static void conn_write_by_bev(struct conn *c)
 
 static void conn_schedule_flush(struct conn *c)
 {
-	if (!c->direct) /* TLS: the bufferevent arms its own write event */
+	/* TLS: the bufferevent arms its own write event; but what is to be
+	 * compressed waits for the end of the turn, so that all the replies
+	 * of a turn go out as one compressed batch with one flush. */
+	if (!c->direct && c->z == NULL)
 		return;
-	if (c->want_drain || c->flush_close || c->tls_pending) {
+	if (c->z == NULL && (c->want_drain || c->flush_close || c->tls_pending)) {
 		conn_write_by_bev(c);
 		return;
 	}
@@ -339,7 +375,11 @@ static void conn_schedule_flush(struct conn *c)
  * bufferevent. */
 static void conn_flush(struct conn *c)
 {
-	if (!c->direct || (c->closing && !c->flush_close))
+	if (c->closing && !c->flush_close)
+		return;
+	if (c->z != NULL)
+		conn_deflate_output(c);
+	if (!c->direct)
 		return;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	/* The bufferevent keeps the start of its output frozen so that only
@@ -358,7 +398,8 @@ static void conn_flush(struct conn *c)
 		conn_close(c, false);
 		return;
 	}
-	if (evbuffer_get_length(out) > 0 || c->want_drain || c->flush_close || c->tls_pending)
+	if (evbuffer_get_length(out) > 0 || c->want_drain || c->flush_close || c->tls_pending ||
+	    (c->z != NULL && evbuffer_get_length(c->zout) > 0))
 		conn_write_by_bev(c); /* it finishes, and its callback does the rest */
 }
 
@@ -396,6 +437,80 @@ static void conn_switch_to_tls(struct conn *c)
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_free(c->bev);
 	conn_install_bev(c, conn_tls_bev(c));
+}
+
+/* ---- compression (conn_start_deflate) ---- */
+
+/* Deliver handler->input from the loop soon. */
+static void conn_kick(struct conn *c)
+{
+	if (c->queued)
+		return;
+	c->queued = true;
+	c->next_queued = c->loop->kick;
+	c->loop->kick = c;
+	conn_loop_wake(c->loop);
+}
+
+/* Compressed input waits that can be inflated now: there is room. */
+static bool conn_inflate_waiting(struct conn *c)
+{
+	return c->z != NULL && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0 &&
+	       evbuffer_get_length(c->zin) < CONN_INPUT_MAX;
+}
+
+/* Input that handler->input has not been given yet. */
+static bool conn_input_waiting(struct conn *c)
+{
+	return evbuffer_get_length(conn_input(c)) > 0 || conn_inflate_waiting(c);
+}
+
+/*
+ * Inflate what the peer sent into zin, up to CONN_INPUT_MAX bytes: the
+ * same bound as uncompressed input, so a small compressed command cannot
+ * make us hold more than a large plain one (the rest waits compressed, and
+ * the bufferevent stops reading when that reaches CONN_INPUT_MAX too).
+ * False when the data was not valid: the connection is closing.
+ */
+static bool conn_inflate_input(struct conn *c)
+{
+	if (!conn_inflate_waiting(c))
+		return true;
+	if (conn_deflate_decompress(c->z, bufferevent_get_input(c->bev), c->zin, CONN_INPUT_MAX))
+		return true;
+	log_info("event=compress_error remote=%s error=\"invalid DEFLATE data\"", c->peer_ip);
+	c->close_reason = "error";
+	conn_close(c, false);
+	return false;
+}
+
+/* Compress what the session wrote, up to CONN_OUTPUT_HIGH bytes waiting
+ * in the bufferevent; the rest is compressed as that drains (conn_on_write). */
+static void conn_deflate_output(struct conn *c)
+{
+	if (evbuffer_get_length(c->zout) > 0)
+		conn_deflate_compress(c->z, c->zout, bufferevent_get_output(c->bev),
+				      CONN_OUTPUT_HIGH);
+	conn_update_write_watermark(c);
+}
+
+bool conn_start_deflate(struct conn *c)
+{
+	if (c->closing || c->z != NULL || c->tls_pending || c->handshaking)
+		return false;
+	c->z = conn_deflate_new();
+	c->zin = evbuffer_new();
+	c->zout = evbuffer_new();
+	/* What was written so far (the command's OK) is already in the
+	 * bufferevent's output, uncompressed, ahead of anything compressed:
+	 * RFC 4978 3, compression starts right after the OK's CRLF. Input
+	 * still buffered is compressed: conn_inflate_input() takes it. */
+	return true;
+}
+
+bool conn_compressed(const struct conn *c)
+{
+	return c->z != NULL;
 }
 
 /* ---- public ---- */
@@ -504,7 +619,7 @@ bool conn_tls_available(const struct conn *c)
 
 enum conn_line_result conn_read_line(struct conn *c, char *buf, size_t max, size_t *len_r)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = conn_input(c);
 	size_t eol_len = 0;
 	struct evbuffer_ptr p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF);
 	if (p.pos < 0) {
@@ -523,30 +638,31 @@ enum conn_line_result conn_read_line(struct conn *c, char *buf, size_t max, size
 
 struct evbuffer *conn_input(struct conn *c)
 {
-	return bufferevent_get_input(c->bev);
+	return c->z != NULL ? c->zin : bufferevent_get_input(c->bev);
 }
 
 struct evbuffer *conn_output(struct conn *c)
 {
-	return bufferevent_get_output(c->bev);
+	return c->z != NULL ? c->zout : bufferevent_get_output(c->bev);
 }
 
 size_t conn_output_pending(struct conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+	return c->z != NULL ? n + evbuffer_get_length(c->zout) : n;
 }
 
 void conn_write(struct conn *c, const void *data, size_t len)
 {
 	if (!c->closing || c->flush_close) {
-		bufferevent_write(c->bev, data, len);
+		evbuffer_add(conn_output(c), data, len);
 		conn_schedule_flush(c);
 	}
 }
 
 bool conn_add_file(struct conn *c, int fd, uint64_t len)
 {
-	if (evbuffer_add_file(bufferevent_get_output(c->bev), fd, 0, (ev_off_t)len) != 0)
+	if (evbuffer_add_file(conn_output(c), fd, 0, (ev_off_t)len) != 0)
 		return false;
 	conn_schedule_flush(c);
 	return true;
@@ -563,7 +679,7 @@ void conn_printf(struct conn *c, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(bufferevent_get_output(c->bev), fmt, ap);
+	evbuffer_add_vprintf(conn_output(c), fmt, ap);
 	va_end(ap);
 	conn_schedule_flush(c);
 }
@@ -603,12 +719,8 @@ void conn_resume_input(struct conn *c)
 		return;
 	c->paused = false;
 	bufferevent_enable(c->bev, EV_READ);
-	if (!c->queued && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
-		c->queued = true;
-		c->next_queued = c->loop->kick;
-		c->loop->kick = c;
-		conn_loop_wake(c->loop);
-	}
+	if (conn_input_waiting(c))
+		conn_kick(c);
 }
 
 void conn_set_timeout(struct conn *c, unsigned seconds)
@@ -620,7 +732,8 @@ void conn_set_timeout(struct conn *c, unsigned seconds)
 
 void conn_start_tls(struct conn *c)
 {
-	if (c->closing || c->tls || c->loop->tls == NULL)
+	/* RFC 4978 4: TLS first, then COMPRESS, never the other way. */
+	if (c->closing || c->tls || c->loop->tls == NULL || c->z != NULL)
 		return;
 	c->tls_pending = true;
 	/* Nothing more is read in clear text. */
@@ -660,6 +773,8 @@ void conn_close(struct conn *c, bool flush)
 		conn_update_write_watermark(c);
 		if (c->direct)
 			conn_write_by_bev(c);
+		if (c->z != NULL)
+			conn_schedule_flush(c); /* zout may not be compressed yet */
 		return;
 	}
 	c->flush_close = false;

@@ -1,6 +1,7 @@
 /*
  * conn.h - one client connection on a worker's event loop: plain or TLS
  * bytes in and out, line reading with a hard limit, timeouts, STARTTLS,
+ * optional DEFLATE compression (conn_start_deflate),
  * and a safe end of life.
  *
  * Protocol sessions (pop3/, lmtp/) own a struct conn and receive events
@@ -146,6 +147,24 @@ void conn_set_timeout(struct conn *c, unsigned seconds);
  * executed (RFC 2595 4, RFC 3207 6). handler->tls_ready follows.
  */
 void conn_start_tls(struct conn *c);
+
+/*
+ * Compress both directions with raw DEFLATE from now on (IMAP COMPRESS,
+ * RFC 4978), on top of TLS if that is active. Output written before the
+ * call (the "OK" that agrees to it) goes out uncompressed; everything
+ * written after is compressed, with a sync flush at the end of each loop
+ * turn's replies. Input still buffered and everything read later is
+ * inflated (bounded by CONN_INPUT_MAX); invalid data closes the
+ * connection with reason "error".
+ *
+ * conn_input() returns another buffer from now on: a session calling this
+ * from inside its input handler must stop reading the buffer it had, so it
+ * pauses input first and resumes it from a later loop turn. False (and
+ * nothing changes) if compression is already on or the connection is
+ * closing or changing to TLS. STARTTLS is refused once it is on.
+ */
+bool conn_start_deflate(struct conn *c);
+bool conn_compressed(const struct conn *c);
 
 /* Close: with flush, after the pending output has been sent (bounded by
  * the timeout); then handler->closed() runs from the loop. */
