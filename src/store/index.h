@@ -91,6 +91,9 @@ enum index_stmt {
 	INDEX_FOLDER_RENAME,  /* old dir, new dir, new name */
 	INDEX_FOLDER_MSGS_DELETE,     /* folder */
 	INDEX_FOLDER_EXPUNGED_DELETE, /* folder */
+	INDEX_MSG_TO_CUR,     /* id, suffix: the file moved from new/ to cur/ */
+	INDEX_FOLDER_CUR_GET, /* id -> cur_mtime */
+	INDEX_FOLDER_CUR_SET, /* id, cur_mtime */
 	INDEX_IMAP_SET_DATE,  /* internal_date, id */
 	INDEX_CACHE_GET,      /* id -> data */
 	INDEX_CACHE_PUT,      /* id, data */

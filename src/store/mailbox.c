@@ -149,6 +149,77 @@ static void mailbox_read_end(struct store_user *u)
 	index_rollback(u);
 }
 
+/* Rows of the files still in new/: (id, name in new/, base length). */
+struct mailbox_new_file {
+	int64_t id;
+	char *name;
+	size_t base_len;
+};
+
+/*
+ * A read-write SELECT moves what is in new/ to cur/ (as Dovecot and the
+ * Maildir convention do once a client has seen the mail; \Recent is kept
+ * by UID in the index, not by directory): new/ then holds only what
+ * arrives later, so looking at it after a delivery stays cheap, and flag
+ * changes touch cur/ alone, whose state the index can keep up with.
+ */
+static void mailbox_move_new(struct store_mailbox *mb)
+{
+	if (index_begin(mb->u) != STORE_OK)
+		return;
+	sqlite3_stmt *st = index_stmt(mb->u, INDEX_MSG_LIST_NEW);
+	struct mailbox_new_file *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc = SQLITE_ERROR;
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, mb->folder);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (n == cap) {
+				cap = cap == 0 ? 64 : cap * 2;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			const char *base = (const char *)sqlite3_column_text(st, 1);
+			const char *suffix = (const char *)sqlite3_column_text(st, 3);
+			v[n].id = sqlite3_column_int64(st, 0);
+			v[n].base_len = (size_t)sqlite3_column_bytes(st, 1);
+			v[n].name = xasprintf("%s%s", base != NULL ? base : "", suffix != NULL ? suffix : "");
+			n++;
+		}
+		sqlite3_reset(st);
+	}
+	struct mailbox_cur_mark mk;
+	mailbox_cur_before(mb, &mk);
+	bool ok = rc == SQLITE_DONE;
+	for (size_t i = 0; ok && i < n; i++) {
+		const char *info = v[i].name + v[i].base_len; /* "" or ":2,..." */
+		char *from = xasprintf("%s/new/%s", mb->path, v[i].name);
+		char *to = xasprintf("%s/cur/%.*s%s", mb->path, (int)v[i].base_len, v[i].name,
+		                     info[0] != '\0' ? info : ":2,");
+		if (rename(from, to) == 0) {
+			st = index_stmt(mb->u, INDEX_MSG_TO_CUR);
+			ok = st != NULL;
+			if (ok) {
+				const char *suffix = info[0] != '\0' ? info : ":2,";
+				sqlite3_bind_int64(st, 1, v[i].id);
+				index_bind_text(st, 2, suffix, strlen(suffix));
+				ok = index_step_done(mb->u, st, "to_cur") == STORE_OK;
+			}
+		} /* else: moved or gone meanwhile; the next sync sees to it */
+		xfree(from);
+		xfree(to);
+	}
+	for (size_t i = 0; i < n; i++)
+		xfree(v[i].name);
+	xfree(v);
+	if (ok) {
+		mailbox_cur_after(mb, &mk);
+		index_commit(mb->u);
+	} else {
+		/* renames already done are read back by the next sync */
+		index_rollback(mb->u);
+	}
+}
+
 enum store_error store_mailbox_open(struct store_user *u, const char *name, bool readonly,
                                     struct store_mailbox **mb_r)
 {
@@ -180,6 +251,8 @@ enum store_error store_mailbox_open(struct store_user *u, const char *name, bool
 	mb->uidnext = r.uidnext;
 	mb->modseq = r.modseq;
 	mailbox_claim_recent(mb, 0);
+	if (!readonly)
+		mailbox_move_new(mb);
 	*mb_r = mb;
 	return STORE_OK;
 }
@@ -470,6 +543,44 @@ int store_mailbox_watch_fd(struct store_mailbox *mb)
 	}
 	mb->watch_fd = fd;
 	return fd;
+}
+
+/* ---- our own changes of cur/ ---- */
+
+static bool mailbox_cur_mtime(const struct store_mailbox *mb, int64_t *ns_r)
+{
+	char *cur = xasprintf("%s/cur", mb->path);
+	struct stat st;
+	bool ok = stat(cur, &st) == 0;
+	xfree(cur);
+	*ns_r = ok ? (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec : 0;
+	return ok;
+}
+
+void mailbox_cur_before(struct store_mailbox *mb, struct mailbox_cur_mark *mk)
+{
+	mk->in_step = false;
+	int64_t now;
+	sqlite3_stmt *st = index_stmt(mb->u, INDEX_FOLDER_CUR_GET);
+	if (st == NULL || !mailbox_cur_mtime(mb, &now))
+		return;
+	sqlite3_bind_int64(st, 1, mb->folder);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		mk->in_step = sqlite3_column_int64(st, 0) == now && now != 0;
+	sqlite3_reset(st);
+}
+
+void mailbox_cur_after(struct store_mailbox *mb, const struct mailbox_cur_mark *mk)
+{
+	int64_t now;
+	if (!mk->in_step || !mailbox_cur_mtime(mb, &now))
+		return;
+	sqlite3_stmt *st = index_stmt(mb->u, INDEX_FOLDER_CUR_SET);
+	if (st == NULL)
+		return;
+	sqlite3_bind_int64(st, 1, mb->folder);
+	sqlite3_bind_int64(st, 2, now);
+	index_step_done(mb->u, st, "cur_mtime"); /* only saves a scan */
 }
 
 /* ---- reading ---- */

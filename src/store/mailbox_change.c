@@ -9,10 +9,8 @@
  * message; a crash between the rename and the commit leaves a file whose
  * name is newer than its row, which the next sync reads as a flag change.
  *
- * Removals go the other way round (as in pop3_commit.c): the rows first,
- * in one transaction, then the files. A crash in between leaves files
- * without rows, which come back as new messages rather than rows pointing
- * at nothing.
+ * Removals delete the rows and unlink the files inside one transaction
+ * (see mailbox_remove()).
  */
 #include "store/mailbox_private.h"
 
@@ -175,6 +173,8 @@ enum store_error store_mailbox_set_flags(struct store_mailbox *mb, const uint32_
 	enum store_error err = index_begin(mb->u);
 	if (err != STORE_OK)
 		return err;
+	struct mailbox_cur_mark mk;
+	mailbox_cur_before(mb, &mk);
 	if (nkeywords > 0)
 		err = mailbox_keywords_bits(mb->path, &mb->kw, keywords, nkeywords, &rq.keywords);
 	for (size_t k = 0; err == STORE_OK && k < n; k++) {
@@ -182,8 +182,10 @@ enum store_error store_mailbox_set_flags(struct store_mailbox *mb, const uint32_
 		if (i != SIZE_MAX)
 			err = change_one(mb, i, &rq);
 	}
-	if (err == STORE_OK)
+	if (err == STORE_OK) {
+		mailbox_cur_after(mb, &mk);
 		err = index_commit(mb->u);
+	}
 	else
 		index_rollback(mb->u);
 	if (failed_r != NULL && nfailed_r != NULL) {
@@ -295,24 +297,21 @@ static enum store_error change_deleted_ids(struct store_mailbox *mb, int64_t **i
 
 static void change_unlink_all(struct store_mailbox *mb, struct change_doomed *dl)
 {
-	bool touched[2] = {false, false};
 	for (size_t i = 0; i < dl->n; i++) {
 		mailbox_unlink(mb->u, mb->path, &dl->v[i]);
-		touched[dl->v[i].in_cur] = true;
 		mailbox_file_free(&dl->v[i]);
 	}
-	for (int sub = 0; mb->u->fsync && sub < 2; sub++) {
-		if (!touched[sub])
-			continue;
-		char *dir = xasprintf("%s/%s", mb->path, sub ? "cur" : "new");
-		if (maildir_fsync_dir(dir) < 0)
-			log_error("store: op=expunge_fsync user=%s error=%s", mb->u->name,
-			          store_errname(errno));
-		xfree(dir);
-	}
 	xfree(dl->v);
+	dl->n = 0;
 }
 
+/*
+ * The files go while the index write lock is held, just before the commit:
+ * no other session's sync can find them between the two and take them for
+ * new mail. A crash in between leaves rows without files, which the next
+ * sync removes. The directories are not fsynced: an unlink that a crash
+ * undoes brings a message back, it loses none (Dovecot does the same).
+ */
 enum store_error mailbox_remove(struct store_mailbox *mb, const uint32_t *uids, size_t n,
                                 bool only_deleted)
 {
@@ -322,6 +321,8 @@ enum store_error mailbox_remove(struct store_mailbox *mb, const uint32_t *uids, 
 	enum store_error err = index_begin(mb->u);
 	if (err != STORE_OK)
 		return err;
+	struct mailbox_cur_mark mk;
+	mailbox_cur_before(mb, &mk);
 	if (uids == NULL) {
 		int64_t *ids = NULL;
 		size_t nids = 0;
@@ -336,18 +337,17 @@ enum store_error mailbox_remove(struct store_mailbox *mb, const uint32_t *uids, 
 				err = change_remove_one(mb, mb->ids[i], only_deleted, &dl);
 		}
 	}
-	if (err == STORE_OK)
+	if (err == STORE_OK) {
+		change_unlink_all(mb, &dl);
+		mailbox_cur_after(mb, &mk);
 		err = index_commit(mb->u);
-	else
+	} else {
 		index_rollback(mb->u);
-	if (err != STORE_OK) {
 		for (size_t i = 0; i < dl.n; i++)
 			mailbox_file_free(&dl.v[i]);
 		xfree(dl.v);
-		return err;
 	}
-	change_unlink_all(mb, &dl);
-	return STORE_OK;
+	return err;
 }
 
 enum store_error store_mailbox_expunge(struct store_mailbox *mb, const uint32_t *uids, size_t n)

@@ -91,6 +91,19 @@ void mailbox_file_free(struct mailbox_file *f);
  * by its base name. A file already gone is not an error. */
 void mailbox_unlink(struct store_user *u, const char *folder_path, const struct mailbox_file *f);
 
+/*
+ * Our own changes of cur/ (inside an index write transaction): if the
+ * index had seen cur/ as it was before them, it has seen it after them
+ * too, so the next sync need not read cur/ again (100,000 names). Call
+ * mailbox_cur_before() before the first change and mailbox_cur_after()
+ * once done.
+ */
+struct mailbox_cur_mark {
+	bool in_step; /* the index matched cur/ before our changes */
+};
+void mailbox_cur_before(struct store_mailbox *mb, struct mailbox_cur_mark *mk);
+void mailbox_cur_after(struct store_mailbox *mb, const struct mailbox_cur_mark *mk);
+
 /* Remove messages (their rows, then their files): the listed UIDs, only
  * those with \Deleted if only_deleted; uids NULL = every \Deleted one. */
 enum store_error mailbox_remove(struct store_mailbox *mb, const uint32_t *uids, size_t n,

@@ -323,8 +323,14 @@ static enum store_error sync_folder_update(struct sync_ctx *c)
 	sqlite3_bind_int64(st, 1, c->f.uidnext);
 	sqlite3_bind_int64(st, 2, c->f.modseq);
 	for (int i = 0; i < 2; i++) {
-		/* A change later in the same tick would not move the mtime. */
-		bool settled = now - c->mtime[i] / 1000000000 >= SYNC_MTIME_SETTLE;
+		/* A change later in the same tick would not move the mtime.
+		 * new/: deliveries add files without the index lock, so only
+		 * a settled mtime is kept. cur/: yubin changes it only under
+		 * the index write lock (STORE, EXPUNGE, COPY, APPEND with
+		 * flags), which we hold, so the mtime is kept as it is; only a
+		 * program working on the Maildir directly in the same clock
+		 * tick could slip by (until the next change of cur/). */
+		bool settled = i == SYNC_CUR || now - c->mtime[i] / 1000000000 >= SYNC_MTIME_SETTLE;
 		sqlite3_bind_int64(st, 3 + i, settled ? c->mtime[i] : 0);
 	}
 	sqlite3_bind_int64(st, 5, c->f.id);
