@@ -374,6 +374,8 @@ def method_text(res, env, p):
         f"{m.get('fsync_t1', 0):.0f} ops/s with 1 thread and {m.get('fsync_t8', 0):.0f} "
         "ops/s with 8 threads (bench/fsyncloop.c, measured just before the LMTP runs; a "
         "shared virtual disk varies from minute to minute).",
+    ]
+    imap = [
         "- **IMAP**: `bench/imapload.c` tags every command and reads every response up "
         "to its tagged reply, following literals; a NO, a BAD, an unparsable response or "
         "wrong data (a FETCH 1:* that misses a message, a BODY[] literal that differs from "
@@ -398,6 +400,10 @@ def method_text(res, env, p):
         f"{p.get('imap_big_sessions', 0)}). The rare word is in one message of 9,973 and "
         "nowhere else; Dovecot has no FTS plugin, so it reads every message. Both servers "
         "must find the same number of messages for every SEARCH.",
+    ]
+    if any(k.startswith("imap") for k in res.data):
+        lines += imap
+    lines += [
         "- **Idle**: Dovecot has no POP3 hibernation, so its best idle figure is an IMAP "
         "session in IDLE moved to the imap-hibernate process "
         "(`imap_hibernate_timeout = 2s`; the then idle imap processes are stopped after "
