@@ -42,13 +42,13 @@ PARAMS = {
     "full": dict(repeats=3, pop3_ms=5000, pop3_clients=(1, 4, 16), retr_ms=5000,
                  huge_sessions=5, lmtp_ms=5000, lmtp_clients=(1, 8), big_count=100000,
                  cold_repeats=3, warm_sessions=20, uidl_sessions=5, idle_conns=1000,
-                 fsync_iter=(2000, 4000), imap_ms=5000, imap_clients=(1, 4, 16),
+                 fsync_iter=(2000, 4000), imap_ms=5000, imap_clients=(1, 4, 16), store_ms=3000,
                  store_clients=(1, 4), append_clients=(1, 4), mixed_clients=50,
                  mixed_ms=10000, imap_big_sessions=3),
     "quick": dict(repeats=1, pop3_ms=1500, pop3_clients=(1, 4, 16), retr_ms=1500,
                   huge_sessions=2, lmtp_ms=1500, lmtp_clients=(1, 8), big_count=10000,
                   cold_repeats=1, warm_sessions=10, uidl_sessions=3, idle_conns=200,
-                  fsync_iter=(300, 600), imap_ms=1500, imap_clients=(4,),
+                  fsync_iter=(300, 600), imap_ms=1500, imap_clients=(4,), store_ms=1500,
                   store_clients=(), append_clients=(), mixed_clients=10, mixed_ms=2000,
                   imap_big_sessions=1),
 }
@@ -291,13 +291,13 @@ def run_imap(b, servers, res, p):
                 f"cpu {f['cpu_session'] or 0:.3f} ms/session  p99 {f['p99'] or 0:.1f} ms")
     for c in p["store_clients"]:
         for rep, srv in alternate(servers, p["repeats"]):
-            f = b.imap_ops(srv, "store", c, p["imap_ms"], "flag", FLAG_USERS)
+            f = b.imap_ops(srv, "store", c, p["store_ms"], "flag", FLAG_USERS)
             res.add(f"imapstore.c{c}", srv.name, f)
             log(f"imap STORE c={c} {srv.name:8} {f['rate']:8.1f} ops/s  "
                 f"cpu {f['cpu_us'] or 0:.1f} µs/op  p99 {f['p99'] or 0:.2f} ms")
     for c in p["append_clients"]:
         for rep, srv in alternate(servers, p["repeats"]):
-            f = b.imap_ops(srv, "append", c, p["imap_ms"], "app", APPEND_USERS,
+            f = b.imap_ops(srv, "append", c, p["store_ms"], "app", APPEND_USERS,
                            extra=("-s", APPEND_SIZE))
             res.add(f"imapappend.c{c}", srv.name, f)
             log(f"imap APPEND c={c} {srv.name:8} {f['rate']:8.1f} appends/s  "
