@@ -18,6 +18,7 @@
 #include "net/conn.h"
 #include "net/tls.h"
 #include "store/store.h"
+#include "store/store_imap.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -156,10 +157,44 @@ struct imap_login_job {
 	enum store_error err;
 };
 
+/* imap.special_use: up to five comma-separated names, in the order of
+ * enum store_special_use; an empty entry leaves that use out. */
+static void imap_special_names(const char *list, char names[5][STORE_FOLDER_NAME_MAX + 1])
+{
+	const char *p = list != NULL ? list : "";
+	for (size_t i = 0; i < 5; i++) {
+		names[i][0] = '\0';
+		if (*p == '\0')
+			continue;
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		const char *start = p;
+		while (len > 0 && (*start == ' ' || *start == '\t'))
+			start++, len--;
+		while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+			len--;
+		if (len <= STORE_FOLDER_NAME_MAX) {
+			memcpy(names[i], start, len);
+			names[i][len] = '\0';
+		}
+		p = comma != NULL ? comma + 1 : p + strlen(p);
+	}
+}
+
 static void imap_login_open(void *arg, const char *user)
 {
 	struct imap_login_job *job = arg;
 	job->err = store_user_open(&job->env->store, user, true, &job->store);
+	if (job->err != STORE_OK)
+		return;
+	/* RFC 6154: the special-use folders exist from the first login */
+	char names[5][STORE_FOLDER_NAME_MAX + 1];
+	imap_special_names(job->env->cfg->imap_special_use, names);
+	const char *const ptrs[5] = {names[0], names[1], names[2], names[3], names[4]};
+	enum store_error err = store_folder_ensure_special(job->store, ptrs);
+	if (err != STORE_OK)
+		log_warn("event=special_use_failed service=imap user=%s reason=%s", user,
+			 store_error_name(err));
 }
 
 static void imap_exchange_free(struct auth_exchange **ex)

@@ -11,6 +11,7 @@
 
 #include "imap/imap_arg.h"
 #include "imap/imap_parser.h"
+#include "imap/imap_seqset.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -70,6 +71,8 @@ struct imap_session {
 	struct store_mailbox *mb;
 	char *mailbox;  /* its name, UTF-8 */
 	bool readonly;
+	size_t reported_exists; /* the EXISTS count the client knows */
+	bool uid_cmd;           /* the command came as "UID <command>" */
 
 	/* APPEND streaming a literal into a spool */
 	struct store_spool *append_spool;
@@ -78,6 +81,9 @@ struct imap_session {
 	/* IDLE */
 	bool idling;
 	struct event *watch_ev;
+
+	/* SEARCHRES (RFC 5182): the saved result, as UIDs */
+	struct imap_seqset saved;
 };
 
 /* ---- imap_session.c ---- */
@@ -108,5 +114,71 @@ void imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_id(struct imap_session *s, const struct imap_command *cmd);
 void imap_sasl_line(struct imap_session *s, const char *line, size_t len);
 void imap_auth_session_free(struct imap_session *s);
+
+/* ---- imap_names.c ---- */
+/* A client's mailbox name in store form (UTF-8, "INBOX" canonical); heap,
+ * NULL if it is not valid in the session's encoding. */
+char *imap_name_from_client(const struct imap_session *s, const char *name, size_t len);
+/* A store name as the client expects it (quoted or literal). */
+void imap_name_to_client(const struct imap_session *s, const char *name, struct buf *out);
+/* LIST wildcards: "*" anything, "%" anything but '/'. */
+bool imap_list_match(const char *pattern, const char *name);
+
+/* ---- imap_folders.c ---- */
+/* The tagged response for a store result ("OK <what> completed." on success). */
+void imap_store_error(struct imap_session *s, int err, const char *what);
+char *imap_mailbox_arg(struct imap_session *s, const struct imap_arg *arg);
+bool imap_status_send(struct imap_session *s, const char *name, const struct imap_arg *items);
+void imap_cmd_list(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_lsub(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_namespace(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_unsubscribe(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap_select.c ---- */
+struct store_msg;
+void imap_flags_format(struct imap_session *s, const struct store_msg *m, struct buf *out);
+void imap_report_changes(struct imap_session *s, bool allow_expunge);
+void imap_close_selected(struct imap_session *s);
+void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_examine(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_close(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_unselect(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_check(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap_fetch.c, imap_change.c, imap_search.c ---- */
+void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_move(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd);
+bool imap_parse_flags(const struct imap_arg *arg, unsigned *flags_r, const char ***keywords_r,
+		      size_t *nkeywords_r);
+
+/* ---- imap_append.c ---- */
+bool imap_append_literal_wanted(struct imap_session *s, const struct imap_command *partial,
+				const struct imap_literal *lit);
+void imap_append_start(struct imap_session *s);
+void imap_append_data(struct imap_session *s, const char *data, size_t len);
+void imap_append_abort(struct imap_session *s);
+void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_idle(struct imap_session *s, const struct imap_command *cmd);
+void imap_idle_line(struct imap_session *s, const char *line, size_t len);
+void imap_idle_free(struct imap_session *s);
+
+/* ---- imap_msgset.c ---- */
+/* The messages a sequence set (or, with s->uid_cmd, a UID set) names, as
+ * sorted sequence numbers (heap; *n_r may be 0). False after answering
+ * BAD. */
+bool imap_msgset(struct imap_session *s, const struct imap_arg *arg, uint32_t **seqs_r,
+		 size_t *n_r);
+/* The existing UIDs of a UID set, sorted (heap). False if malformed. */
+bool imap_uid_list(struct imap_session *s, const struct imap_arg *arg, uint32_t **uids_r,
+		   size_t *n_r);
 
 #endif

@@ -18,6 +18,7 @@
 #include "net/addrlimit.h"
 #include "net/conn.h"
 #include "net/tls.h"
+#include "store/store.h"
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -32,21 +33,48 @@
 #define ST_SEL (1u << IMAP_STATE_SELECTED)
 #define ST_ANY (ST_NOAUTH | ST_AUTH | ST_SEL)
 
+/* flags */
+#define CMD_UID 0x1u       /* also valid after "UID " */
+#define CMD_NO_EXPUNGE 0x2u /* RFC 9051 7.5.1: no EXPUNGE while it runs */
+
 struct imap_command_def {
 	const char *name;
 	void (*run)(struct imap_session *s, const struct imap_command *cmd);
 	unsigned states;
+	unsigned flags;
 };
 
 static const struct imap_command_def imap_commands[] = {
-	{"CAPABILITY", imap_cmd_capability, ST_ANY},
-	{"NOOP", imap_cmd_noop, ST_ANY},
-	{"LOGOUT", imap_cmd_logout, ST_ANY},
-	{"ID", imap_cmd_id, ST_ANY},
-	{"STARTTLS", imap_cmd_starttls, ST_NOAUTH},
-	{"LOGIN", imap_cmd_login, ST_NOAUTH},
-	{"AUTHENTICATE", imap_cmd_authenticate, ST_NOAUTH},
-	{"ENABLE", imap_cmd_enable, ST_AUTH},
+	{"CAPABILITY", imap_cmd_capability, ST_ANY, 0},
+	{"NOOP", imap_cmd_noop, ST_ANY, 0},
+	{"LOGOUT", imap_cmd_logout, ST_ANY, 0},
+	{"ID", imap_cmd_id, ST_ANY, 0},
+	{"STARTTLS", imap_cmd_starttls, ST_NOAUTH, 0},
+	{"LOGIN", imap_cmd_login, ST_NOAUTH, 0},
+	{"AUTHENTICATE", imap_cmd_authenticate, ST_NOAUTH, 0},
+	{"ENABLE", imap_cmd_enable, ST_AUTH, 0},
+	{"SELECT", imap_cmd_select, ST_AUTH | ST_SEL, 0},
+	{"EXAMINE", imap_cmd_examine, ST_AUTH | ST_SEL, 0},
+	{"CREATE", imap_cmd_create, ST_AUTH | ST_SEL, 0},
+	{"DELETE", imap_cmd_delete, ST_AUTH | ST_SEL, 0},
+	{"RENAME", imap_cmd_rename, ST_AUTH | ST_SEL, 0},
+	{"SUBSCRIBE", imap_cmd_subscribe, ST_AUTH | ST_SEL, 0},
+	{"UNSUBSCRIBE", imap_cmd_unsubscribe, ST_AUTH | ST_SEL, 0},
+	{"LIST", imap_cmd_list, ST_AUTH | ST_SEL, 0},
+	{"LSUB", imap_cmd_lsub, ST_AUTH | ST_SEL, 0},
+	{"NAMESPACE", imap_cmd_namespace, ST_AUTH | ST_SEL, 0},
+	{"STATUS", imap_cmd_status, ST_AUTH | ST_SEL, 0},
+	{"APPEND", imap_cmd_append, ST_AUTH | ST_SEL, 0},
+	{"IDLE", imap_cmd_idle, ST_AUTH | ST_SEL, 0},
+	{"CHECK", imap_cmd_check, ST_SEL, 0},
+	{"CLOSE", imap_cmd_close, ST_SEL, 0},
+	{"UNSELECT", imap_cmd_unselect, ST_SEL, 0},
+	{"EXPUNGE", imap_cmd_expunge, ST_SEL, CMD_UID},
+	{"SEARCH", imap_cmd_search, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
+	{"FETCH", imap_cmd_fetch, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
+	{"STORE", imap_cmd_store, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
+	{"COPY", imap_cmd_copy, ST_SEL, CMD_UID},
+	{"MOVE", imap_cmd_move, ST_SEL, CMD_UID},
 };
 
 /* ---- responses ---- */
@@ -144,23 +172,45 @@ static void imap_set_tag(struct imap_session *s, const char *tag, size_t len)
 	s->tag[len] = '\0';
 }
 
+static const struct imap_command_def *imap_find_command(const char *name, bool uid)
+{
+	for (size_t i = 0; i < sizeof(imap_commands) / sizeof(imap_commands[0]); i++)
+		if (strcasecmp(imap_commands[i].name, name) == 0 &&
+		    (!uid || (imap_commands[i].flags & CMD_UID)))
+			return &imap_commands[i];
+	return NULL;
+}
+
 static void imap_dispatch(struct imap_session *s, const struct imap_command *cmd)
 {
 	imap_set_tag(s, cmd->tag, cmd->tag_len);
-	for (size_t i = 0; i < sizeof(imap_commands) / sizeof(imap_commands[0]); i++) {
-		const struct imap_command_def *def = &imap_commands[i];
-		if (strcasecmp(def->name, cmd->name) != 0)
-			continue;
-		if ((def->states & (1u << s->state)) == 0) {
-			imap_bad(s, s->state == IMAP_STATE_NOT_AUTH
-					    ? "Not authenticated."
-					    : "Command not valid in this state.");
+	struct imap_command sub = *cmd;
+	s->uid_cmd = strcasecmp(cmd->name, "UID") == 0;
+	if (s->uid_cmd) {
+		/* "UID FETCH ..." runs FETCH with UIDs (RFC 9051 6.4.9) */
+		if (cmd->argc < 1 || cmd->args[0].type != IMAP_ARG_ATOM) {
+			imap_bad(s, "UID needs a command.");
 			return;
 		}
-		def->run(s, cmd);
+		sub.name = cmd->args[0].str;
+		sub.args = cmd->args + 1;
+		sub.argc = cmd->argc - 1;
+	}
+	const struct imap_command_def *def = imap_find_command(sub.name, s->uid_cmd);
+	if (def == NULL) {
+		imap_bad(s, "Unknown command.");
 		return;
 	}
-	imap_bad(s, "Unknown command.");
+	if ((def->states & (1u << s->state)) == 0) {
+		imap_bad(s, s->state == IMAP_STATE_NOT_AUTH ? "Not authenticated."
+							    : "No mailbox selected.");
+		return;
+	}
+	/* What others changed goes before the command's own responses. */
+	if (s->state == IMAP_STATE_SELECTED)
+		imap_report_changes(s, !(def->flags & CMD_NO_EXPUNGE) || s->uid_cmd);
+	if (!conn_closing(s->conn))
+		def->run(s, &sub);
 }
 
 /* The parser found a malformed command (RFC 9051 7.1.5 BAD). */
@@ -186,11 +236,15 @@ static void imap_parse_error(struct imap_session *s)
 static void imap_literal(struct imap_session *s)
 {
 	const struct imap_literal *lit = imap_parser_literal(s->parser);
-	if (imap_parser_literal_store(s->parser) == IMAP_PARSE_ERROR) {
+	bool sync = lit->sync;
+	if (imap_append_literal_wanted(s, imap_parser_command(s->parser), lit)) {
+		imap_append_start(s);
+		imap_parser_literal_stream(s->parser);
+	} else if (imap_parser_literal_store(s->parser) == IMAP_PARSE_ERROR) {
 		imap_parse_error(s);
 		return;
 	}
-	if (lit->sync)
+	if (sync)
 		conn_write_str(s->conn, "+ Ready for literal data\r\n");
 }
 
@@ -201,7 +255,9 @@ static bool imap_event(struct imap_session *s, enum imap_parse_result r, const c
 	switch (r) {
 	case IMAP_PARSE_NEED_MORE:
 	case IMAP_PARSE_LITERAL_END:
+		return true;
 	case IMAP_PARSE_LITERAL_DATA:
+		imap_append_data(s, data, used);
 		return true;
 	case IMAP_PARSE_LITERAL:
 		imap_literal(s);
@@ -214,9 +270,12 @@ static bool imap_event(struct imap_session *s, enum imap_parse_result r, const c
 		const char *line = imap_parser_line(s->parser, &len);
 		if (s->sasl != NULL)
 			imap_sasl_line(s, line, len);
+		else if (s->idling)
+			imap_idle_line(s, line, len);
 		return true;
 	}
 	case IMAP_PARSE_ERROR:
+		imap_append_abort(s);
 		imap_parse_error(s);
 		return true;
 	}
@@ -238,8 +297,9 @@ static void imap_process_input(struct imap_session *s)
 			break;
 		size_t used = 0;
 		enum imap_parse_result r =
-			s->sasl != NULL ? imap_parser_feed_line(s->parser, v.iov_base, v.iov_len, &used)
-					: imap_parser_feed(s->parser, v.iov_base, v.iov_len, &used);
+			s->sasl != NULL || s->idling
+				? imap_parser_feed_line(s->parser, v.iov_base, v.iov_len, &used)
+				: imap_parser_feed(s->parser, v.iov_base, v.iov_len, &used);
 		bool go_on = imap_event(s, r, v.iov_base, used);
 		evbuffer_drain(in, used);
 		if (!go_on)
@@ -295,6 +355,10 @@ static void imap_on_closed(struct conn *c, void *ctx, const char *reason)
 			 s->user, conn_peer_ip(c),
 			 s->state == IMAP_STATE_LOGOUT ? "logout" : reason,
 			 (unsigned long long)conn_bytes_in(c), (unsigned long long)conn_bytes_out(c));
+	imap_idle_free(s);
+	imap_append_abort(s);
+	imap_close_selected(s);
+	imap_seqset_deinit(&s->saved);
 	imap_auth_session_free(s);
 	imap_parser_free(&s->parser);
 	xfree(s->user);
@@ -322,6 +386,7 @@ void imap_session_accept(struct server_env *env, int fd, const struct sockaddr *
 	struct imap_session *s = xmalloc(sizeof(*s));
 	s->env = env;
 	s->state = IMAP_STATE_NOT_AUTH;
+	imap_seqset_init(&s->saved, 0);
 	struct imap_parser_limits limits;
 	imap_parser_limits_default(&limits, false);
 	limits.max_nonsync = IMAP_NONSYNC_ANY; /* LITERAL+, bounded by max_literal */

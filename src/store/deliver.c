@@ -32,12 +32,17 @@
 
 /* Retries when a generated name already exists (it never should). */
 #define DELIVER_NAME_TRIES 5
+/* "cur/" + name + ":2," + flags */
+#define DELIVER_PATH_MAX (MAILDIR_NAME_SIZE + 48)
 
 struct deliver {
-	const struct store_settings *s;
+	bool fsync;
 	const char *user;
 	const char *folder;
-	int dir_fd; /* the folder's directory */
+	int dir_fd;      /* the folder's directory */
+	const char *sub; /* "new", or "cur" for a message with flags (APPEND) */
+	const char *info; /* appended to the name in sub/: "" or ":2,<flags>" */
+	time_t mtime;     /* 0, or the internal date to give the file */
 	char name[MAILDIR_NAME_SIZE];
 	char host[256];
 	uint64_t size, vsize;
@@ -142,15 +147,21 @@ static int deliver_write_body(int fd, const char *prefix, size_t prefix_len,
 	return deliver_write_all(fd, body->mem, body->mem_len);
 }
 
+/* sub/<name><info>: where the message becomes visible. */
+static void deliver_final_path(const struct deliver *d, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s%s", d->sub, d->name, d->info);
+}
+
 /* Move tmp/<name> to new/<name> without ever replacing a file; if the
  * name is taken in new/, the message gets a fresh name. */
 static int deliver_publish(struct deliver *d, const char *tmp_path)
 {
-	char new_path[MAILDIR_NAME_SIZE + 4];
+	char new_path[DELIVER_PATH_MAX];
 	for (int i = 0; i < DELIVER_NAME_TRIES; i++) {
 		if (i > 0)
 			maildir_name_new(d->name, d->host, d->size, d->vsize);
-		snprintf(new_path, sizeof(new_path), "new/%s", d->name);
+		deliver_final_path(d, new_path, sizeof(new_path));
 		if (renameat2(d->dir_fd, tmp_path, d->dir_fd, new_path, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno == EINVAL || errno == ENOSYS) {
@@ -168,9 +179,9 @@ static int deliver_publish(struct deliver *d, const char *tmp_path)
 	return -1;
 }
 
-static int deliver_fsync_new(int dir_fd)
+static int deliver_fsync_sub(int dir_fd, const char *sub)
 {
-	int fd = openat(dir_fd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(dir_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	int r = fsync(fd);
@@ -190,7 +201,10 @@ static enum store_error deliver_file(struct deliver *d, const char *prefix, size
 	const char *step = NULL;
 	if (deliver_write_body(fd, prefix, prefix_len, body) < 0)
 		step = "write";
-	else if (d->s->fsync && fsync(fd) < 0)
+	else if (d->mtime != 0 &&
+	         futimens(fd, (struct timespec[2]){{d->mtime, 0}, {d->mtime, 0}}) < 0)
+		step = "utime";
+	else if (d->fsync && fsync(fd) < 0)
 		step = "fsync";
 	int e = errno;
 	if (close(fd) < 0 && step == NULL) {
@@ -205,16 +219,28 @@ static enum store_error deliver_file(struct deliver *d, const char *prefix, size
 		unlinkat(d->dir_fd, tmp_path, 0);
 		return deliver_fail(d, step, e);
 	}
-	if (d->s->fsync && deliver_fsync_new(d->dir_fd) < 0) {
+	if (d->fsync && deliver_fsync_sub(d->dir_fd, d->sub) < 0) {
 		/* Not durable, so not acknowledged: take it back, the sender
 		 * retries (store.h: on failure nothing is visible in new/). */
 		e = errno;
-		char new_path[MAILDIR_NAME_SIZE + 4];
-		snprintf(new_path, sizeof(new_path), "new/%s", d->name);
+		char new_path[DELIVER_PATH_MAX];
+		deliver_final_path(d, new_path, sizeof(new_path));
 		unlinkat(d->dir_fd, new_path, 0);
 		return deliver_fail(d, "fsync_dir", e);
 	}
 	return STORE_OK;
+}
+
+/* The sizes for the name (S=, W=), then the file. */
+static enum store_error deliver_sized(struct deliver *d, const char *prefix, size_t prefix_len,
+                                      const struct store_spool *body)
+{
+	struct crlf_count pc;
+	crlf_count_init(&pc);
+	crlf_count_feed(&pc, prefix, prefix_len);
+	d->size = prefix_len + body->count.size;
+	d->vsize = crlf_count_joined_size(&pc, &body->count);
+	return deliver_file(d, prefix, prefix_len, body);
 }
 
 /* Open the folder's directory; INBOX is created when missing, another
@@ -247,7 +273,8 @@ enum store_error store_deliver(const struct store_settings *s, const char *user,
 		return STORE_ERR_TEMP;
 	if (body->over_quota)
 		return STORE_ERR_QUOTA;
-	struct deliver d = {.s = s, .user = user, .folder = folder, .dir_fd = -1};
+	struct deliver d = {
+	    .fsync = s->fsync, .user = user, .folder = folder, .dir_fd = -1, .sub = "new", .info = ""};
 	char *root;
 	enum store_error err = store_user_maildir(s, user, &root);
 	if (err != STORE_OK)
@@ -259,17 +286,36 @@ enum store_error store_deliver(const struct store_settings *s, const char *user,
 	err = deliver_open_dir(&d, dir, maildir_folder_is_inbox(folder));
 	xfree(dir);
 	if (err == STORE_OK) {
-		struct crlf_count pc;
-		crlf_count_init(&pc);
-		crlf_count_feed(&pc, prefix, prefix_len);
-		d.size = prefix_len + body->count.size;
-		d.vsize = crlf_count_joined_size(&pc, &body->count);
 		store_hostname(s->hostname, d.host, sizeof(d.host));
-		err = deliver_file(&d, prefix, prefix_len, body);
+		err = deliver_sized(&d, prefix, prefix_len, body);
 	}
 	if (d.dir_fd >= 0)
 		close(d.dir_fd);
 	if (err == STORE_OK)
 		log_debug("store: op=deliver user=%s file=%s", user, d.name);
+	return err;
+}
+
+enum store_error deliver_append(struct store_user *u, const char *folder, int dir_fd,
+                                const struct store_spool *body, const char *flags,
+                                time_t mtime, char name_r[MAILDIR_NAME_SIZE])
+{
+	if (body->failed)
+		return STORE_ERR_TEMP;
+	if (body->over_quota)
+		return STORE_ERR_QUOTA;
+	char info[48];
+	snprintf(info, sizeof(info), ":2,%s", flags);
+	struct deliver d = {.fsync = u->fsync,
+	                    .user = u->name,
+	                    .folder = folder,
+	                    .dir_fd = dir_fd,
+	                    .sub = flags[0] != '\0' ? "cur" : "new",
+	                    .info = flags[0] != '\0' ? info : "",
+	                    .mtime = mtime};
+	store_hostname(u->hostname, d.host, sizeof(d.host));
+	enum store_error err = deliver_sized(&d, "", 0, body);
+	if (err == STORE_OK)
+		memcpy(name_r, d.name, MAILDIR_NAME_SIZE);
 	return err;
 }

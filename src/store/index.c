@@ -29,7 +29,10 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
                          "cur_mtime FROM folders WHERE dir = ?1",
     [INDEX_FOLDER_INSERT] = "INSERT INTO folders (dir, name, uidvalidity, uidnext, "
                             "highestmodseq, new_mtime, cur_mtime) VALUES (?1, ?2, ?3, ?4, 0, 0, 0)",
-    [INDEX_FOLDER_UPDATE] = "UPDATE folders SET uidnext = ?1, highestmodseq = ?2, "
+    /* max(): expunges inside the transaction already moved highestmodseq
+     * on (the messages_expunge trigger) */
+    [INDEX_FOLDER_UPDATE] = "UPDATE folders SET uidnext = ?1, "
+                            "highestmodseq = max(highestmodseq, ?2), "
                             "new_mtime = ?3, cur_mtime = ?4 WHERE id = ?5",
     [INDEX_MSG_LIST_NAMES] = "SELECT id, base, in_cur, suffix FROM messages WHERE folder = ?1",
     [INDEX_MSG_INSERT] = "INSERT INTO messages (folder, uid, base, in_cur, suffix, flags, "
@@ -55,6 +58,31 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
                           "AND pop3_retrieved_at IS NOT NULL AND pop3_retrieved_at < ?2",
     [INDEX_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [INDEX_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+    [INDEX_IMAP_FOLDER] = "SELECT uidvalidity, uidnext, highestmodseq, recent_uid "
+                          "FROM folders WHERE id = ?1",
+    [INDEX_IMAP_LIST] = "SELECT id, uid, flags, modseq, crlf_size, internal_date "
+                        "FROM messages WHERE folder = ?1 AND uid >= ?2 ORDER BY uid",
+    [INDEX_IMAP_CHANGED] = "SELECT id, uid, flags, modseq FROM messages "
+                           "WHERE folder = ?1 AND modseq > ?2 AND uid < ?3",
+    [INDEX_IMAP_EXPUNGED] = "SELECT uid FROM expunged WHERE folder = ?1 AND modseq > ?2",
+    [INDEX_IMAP_RECENT] = "UPDATE folders SET recent_uid = ?2 WHERE id = ?1",
+    [INDEX_IMAP_BUMP] = "UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = ?1 "
+                        "RETURNING highestmodseq",
+    [INDEX_IMAP_BY_BASE] = "SELECT id, uid FROM messages WHERE folder = ?1 AND base = ?2",
+    [INDEX_IMAP_FILE] = "SELECT folder, base, in_cur, suffix, crlf_clean, eol_pad, flags, uid, "
+                        "modseq, internal_date, crlf_size FROM messages WHERE id = ?1",
+    [INDEX_IMAP_DELETED] = "SELECT id FROM messages WHERE folder = ?1 AND instr(flags, 'T') > 0",
+    [INDEX_IMAP_STATUS] = "SELECT count(*), total(instr(flags, 'S') = 0), "
+                          "total(instr(flags, 'T') > 0), total(crlf_size), total(uid > ?2) "
+                          "FROM messages WHERE folder = ?1",
+    [INDEX_FOLDER_DELETE] = "DELETE FROM folders WHERE id = ?1",
+    [INDEX_FOLDER_RENAME] = "UPDATE folders SET dir = ?2, name = ?3 WHERE dir = ?1",
+    [INDEX_FOLDER_MSGS_DELETE] = "DELETE FROM messages WHERE folder = ?1",
+    [INDEX_FOLDER_EXPUNGED_DELETE] = "DELETE FROM expunged WHERE folder = ?1",
+    [INDEX_IMAP_SET_DATE] = "UPDATE messages SET internal_date = ?1 WHERE id = ?2",
+    [INDEX_CACHE_GET] = "SELECT data FROM mime_cache WHERE id = ?1",
+    [INDEX_CACHE_PUT] = "INSERT OR REPLACE INTO mime_cache (id, data) VALUES (?1, ?2)",
+    [INDEX_BEGIN_READ] = "BEGIN",
     [INDEX_BEGIN] = "BEGIN IMMEDIATE",
     [INDEX_COMMIT] = "COMMIT",
     [INDEX_ROLLBACK] = "ROLLBACK",
@@ -71,7 +99,8 @@ static const char index_schema[] =
     " new_mtime INTEGER NOT NULL,"
     " cur_mtime INTEGER NOT NULL,"
     " pop3_count INTEGER NOT NULL DEFAULT 0,"
-    " pop3_size INTEGER NOT NULL DEFAULT 0);"
+    " pop3_size INTEGER NOT NULL DEFAULT 0,"
+    " recent_uid INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE messages ("
     " id INTEGER PRIMARY KEY,"
     " folder INTEGER NOT NULL,"
@@ -94,7 +123,22 @@ static const char index_schema[] =
     "CREATE INDEX messages_uidl ON messages (uidl);"
     "CREATE INDEX messages_retrieved ON messages (folder, pop3_retrieved_at)"
     " WHERE pop3_retrieved_at IS NOT NULL;"
+    "CREATE INDEX messages_modseq ON messages (folder, modseq);"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE expunged ("
+    " folder INTEGER NOT NULL,"
+    " uid INTEGER NOT NULL,"
+    " modseq INTEGER NOT NULL);"
+    "CREATE INDEX expunged_modseq ON expunged (folder, modseq);"
+    "CREATE TABLE mime_cache (id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    /* RFC 7162 3.2.5.1: every removal, whoever makes it (an IMAP
+     * EXPUNGE, a POP3 QUIT, a file gone from disk), gets a modseq of its
+     * own and is remembered for VANISHED (EARLIER). */
+    "CREATE TRIGGER messages_expunge AFTER DELETE ON messages BEGIN"
+    " UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = OLD.folder;"
+    " INSERT INTO expunged (folder, uid, modseq)"
+    "  SELECT OLD.folder, OLD.uid, highestmodseq FROM folders WHERE id = OLD.folder;"
+    " DELETE FROM mime_cache WHERE id = OLD.id; END;"
     /* The POP3 aggregates follow every change of a message row, in the
      * same transaction, whoever makes it. */
     "CREATE TRIGGER messages_pop3_insert AFTER INSERT ON messages"

@@ -29,8 +29,17 @@
  * it has to end an unterminated last line (crlf_count_eol_pad(); unknown
  * counts as 0 until the file is first read, see SYNC_TAIL_READS).
  *
+ *   expunged(folder, uid, modseq)         -- every removed message, for
+ *                                            IMAP VANISHED (RFC 7162)
+ *   mime_cache(id, data)                  -- the parsed structure of a
+ *                                            message (src/mime serialised)
+ * Modseqs (RFC 7162): a transaction that changes a folder takes
+ * highestmodseq + 1 for what it changes; each removal bumps highestmodseq
+ * itself (trigger messages_expunge). folders.recent_uid is the highest UID
+ * an IMAP session has seen (\Recent belongs to the first one).
+ *
  * Version history: 1 first release; 2 added eol_pad; 3 added the POP3
- * aggregates.
+ * aggregates; 4 added IMAP: recent_uid, expunged, mime_cache.
  */
 #ifndef YUBIN_STORE_INDEX_H
 #define YUBIN_STORE_INDEX_H
@@ -39,7 +48,7 @@
 
 #include "store/store_private.h"
 
-#define INDEX_SCHEMA_VERSION 3
+#define INDEX_SCHEMA_VERSION 4
 #define INDEX_FILE_NAME "yubin.sqlite"
 #define INDEX_BUSY_TIMEOUT_MS 5000
 
@@ -63,6 +72,25 @@ enum index_stmt {
 	INDEX_EXPIRE_LIST,    /* folder, cutoff -> id (visible, retrieved before cutoff) */
 	INDEX_META_GET,       /* key -> value */
 	INDEX_META_SET,       /* key, value */
+	INDEX_IMAP_FOLDER,    /* id -> uidvalidity, uidnext, highestmodseq, recent_uid */
+	INDEX_IMAP_LIST,      /* folder, min uid -> id, uid, flags, modseq, crlf_size, date */
+	INDEX_IMAP_CHANGED,   /* folder, modseq, uid limit -> id, uid, flags, modseq */
+	INDEX_IMAP_EXPUNGED,  /* folder, modseq -> uid */
+	INDEX_IMAP_RECENT,    /* folder, recent_uid */
+	INDEX_IMAP_BUMP,      /* folder -> the new highestmodseq */
+	INDEX_IMAP_BY_BASE,   /* folder, base -> id, uid */
+	INDEX_IMAP_FILE,      /* id -> folder, base, in_cur, suffix, clean, eol_pad, flags,
+	                         uid, modseq, internal_date, crlf_size */
+	INDEX_IMAP_DELETED,   /* folder -> id of messages with \Deleted (T) */
+	INDEX_IMAP_STATUS,    /* folder, recent_uid -> count, unseen, deleted, size, recent */
+	INDEX_FOLDER_DELETE,  /* id */
+	INDEX_FOLDER_RENAME,  /* old dir, new dir, new name */
+	INDEX_FOLDER_MSGS_DELETE,     /* folder */
+	INDEX_FOLDER_EXPUNGED_DELETE, /* folder */
+	INDEX_IMAP_SET_DATE,  /* internal_date, id */
+	INDEX_CACHE_GET,      /* id -> data */
+	INDEX_CACHE_PUT,      /* id, data */
+	INDEX_BEGIN_READ,
 	INDEX_BEGIN,
 	INDEX_COMMIT,
 	INDEX_ROLLBACK,

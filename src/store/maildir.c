@@ -13,6 +13,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/username.h"
+#include "lib/utf7imap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -103,20 +104,20 @@ bool maildir_folder_is_inbox(const char *name)
 	return name == NULL || strcasecmp(name, "INBOX") == 0;
 }
 
-/* One byte of a folder name; maps the hierarchy separator, refuses
- * control bytes, empty components and components starting with '.'. */
-static bool maildir_folder_byte(const char *name, size_t i, char *out)
+/* Append one name component, in modified UTF-7; false if it is not
+ * acceptable: empty, starting with '~', containing a '.' (Maildir++ uses
+ * '.' as its separator), or not valid UTF-8 without control characters. */
+static bool maildir_folder_component(struct buf *b, const char *comp, size_t len)
 {
-	unsigned char c = (unsigned char)name[i];
-	bool comp_start = i == 0 || name[i - 1] == '/';
-	if (c < 0x20 || c == 0x7f)
+	/* '~' first looks like a home directory to every shell and tool that
+	 * touches the Maildir; refuse it as Dovecot does */
+	if (len == 0 || memchr(comp, '.', len) != NULL || comp[0] == '~')
 		return false;
-	if (comp_start && (c == '/' || c == '.'))
+	char enc[UTF7IMAP_ENCODE_MAX(MAILDIR_FOLDER_MAX)];
+	size_t n;
+	if (utf7imap_from_utf8(comp, len, enc, sizeof(enc), &n) != UTF7IMAP_OK)
 		return false;
-	if (c == '/' && name[i + 1] == '\0')
-		return false;
-	*out = c == '/' ? '.' : (char)c;
-	return true;
+	return buf_append_byte(b, '.') && buf_append(b, enc, n);
 }
 
 char *maildir_folder_dirname(const char *name)
@@ -126,20 +127,54 @@ char *maildir_folder_dirname(const char *name)
 	size_t len = strlen(name);
 	if (len == 0 || len > MAILDIR_FOLDER_MAX)
 		return NULL;
-	char *dir = xmalloc(len + 2);
-	dir[0] = '.';
-	for (size_t i = 0; i < len; i++) {
-		if (!maildir_folder_byte(name, i, &dir[i + 1])) {
-			xfree(dir);
-			return NULL;
-		}
+	struct buf b;
+	buf_init(&b, MAILDIR_FOLDER_MAX + 1);
+	bool ok = true;
+	for (const char *p = name; ok;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+		ok = maildir_folder_component(&b, p, n);
+		if (slash == NULL)
+			break;
+		p = slash + 1;
 	}
-	/* "a./b" would become ".a..b": refuse, like a literal "..". */
-	if (strstr(dir, "..") != NULL) {
-		xfree(dir);
+	if (!ok || b.len > MAILDIR_FOLDER_MAX + 1) {
+		buf_deinit(&b);
 		return NULL;
 	}
-	return dir;
+	return buf_steal(&b);
+}
+
+char *maildir_folder_name(const char *dirname)
+{
+	size_t len = strlen(dirname);
+	if (len < 2 || dirname[0] != '.' || len > MAILDIR_FOLDER_MAX + 1)
+		return NULL;
+	struct buf b;
+	buf_init(&b, len + 1);
+	bool ok = true;
+	for (const char *p = dirname + 1; ok;) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		char dec[UTF7IMAP_DECODE_MAX(MAILDIR_FOLDER_MAX + 1)];
+		size_t dn;
+		ok = n > 0 && utf7imap_to_utf8(p, n, dec, sizeof(dec), &dn) == UTF7IMAP_OK &&
+		     memchr(dec, '/', dn) == NULL && (b.len == 0 || buf_append_byte(&b, '/')) &&
+		     buf_append(&b, dec, dn);
+		if (dot == NULL)
+			break;
+		p = dot + 1;
+	}
+	/* a name that does not come back to the same directory (not
+	 * canonical) is not one of ours to serve */
+	char *back = ok ? maildir_folder_dirname(b.ptr) : NULL;
+	ok = back != NULL && strcmp(back, dirname) == 0 && !maildir_folder_is_inbox(b.ptr);
+	xfree(back);
+	if (!ok) {
+		buf_deinit(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
 }
 
 char *maildir_folder_dir(const char *root, const char *name)

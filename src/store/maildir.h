@@ -20,13 +20,20 @@ bool maildir_folder_is_inbox(const char *name);
 
 /*
  * The folder's directory name inside the Maildir root: "" for INBOX,
- * ".Junk" for "Junk", ".Archive.2025" for "Archive/2025" (Maildir++:
- * hierarchy separator '/' becomes '.'). Heap string; NULL if the name is
- * not acceptable: empty, longer than MAILDIR_FOLDER_MAX, a control byte
- * (< 0x20 or 0x7f), an empty component ("a//b", "/a", "a/"), a component
- * starting with '.', or ".." anywhere in the result.
+ * ".Junk" for "Junk", ".Archive.2025" for "Archive/2025", ".Entw&APw-rfe"
+ * for "Entwürfe" (Maildir++ as Dovecot writes it: hierarchy separator '/'
+ * becomes '.', components in modified UTF-7). Heap string; NULL if the
+ * name is not acceptable: empty, longer than MAILDIR_FOLDER_MAX, not UTF-8,
+ * a control character, an empty component ("a//b", "/a", "a/"), a '.'
+ * in a component (it would read back as a separator), or a component
+ * starting with '~'.
  */
 char *maildir_folder_dirname(const char *name);
+
+/* The reverse: the UTF-8 name of a folder directory (".Archive.2025" ->
+ * "Archive/2025"); NULL for a directory name that is not the canonical
+ * spelling of a folder (maildir_folder_dirname() would not give it). */
+char *maildir_folder_name(const char *dirname);
 
 /* root + "/" + dirname, or root itself for INBOX. NULL if invalid. */
 char *maildir_folder_dir(const char *root, const char *name);

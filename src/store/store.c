@@ -113,5 +113,7 @@ void store_user_close(struct store_user **user)
 	xfree(u->maildir);
 	xfree(u->data_dir);
 	xfree(u->hostname);
+	for (size_t i = 0; i < sizeof(u->special) / sizeof(u->special[0]); i++)
+		xfree(u->special[i]);
 	xfree(*user);
 }

@@ -362,15 +362,24 @@ static enum store_error sync_locked(struct sync_ctx *c, bool force)
 	return err;
 }
 
+/* The context for folder `name`; false if the name is not acceptable. */
+static bool sync_ctx_init(struct sync_ctx *c, struct store_user *u, const char *name)
+{
+	*c = (struct sync_ctx){.u = u, .name = name, .dir_fd = -1, .sub_fd = {-1, -1}};
+	c->dirname = maildir_folder_dirname(name);
+	if (c->dirname == NULL)
+		return false;
+	c->path = c->dirname[0] == '\0' ? xstrdup(u->maildir)
+	                                 : xasprintf("%s/%s", u->maildir, c->dirname);
+	return true;
+}
+
 enum store_error sync_folder(struct store_user *u, const char *name, bool force,
                              int64_t *folder_id_r)
 {
-	struct sync_ctx c = {.u = u, .name = name, .dir_fd = -1, .sub_fd = {-1, -1}};
-	c.dirname = maildir_folder_dirname(name);
-	if (c.dirname == NULL)
+	struct sync_ctx c;
+	if (!sync_ctx_init(&c, u, name))
 		return STORE_ERR_NOTFOUND;
-	c.path =
-	    c.dirname[0] == '\0' ? xstrdup(u->maildir) : xasprintf("%s/%s", u->maildir, c.dirname);
 	enum store_error err = index_open(u);
 	if (err == STORE_OK)
 		err = sync_open_dirs(&c);
@@ -388,6 +397,20 @@ enum store_error sync_folder(struct store_user *u, const char *name, bool force,
 		else
 			index_rollback(u);
 	}
+	if (err == STORE_OK)
+		*folder_id_r = c.f.id;
+	sync_ctx_free(&c);
+	return err;
+}
+
+enum store_error sync_folder_in_txn(struct store_user *u, const char *name, int64_t *folder_id_r)
+{
+	struct sync_ctx c;
+	if (!sync_ctx_init(&c, u, name))
+		return STORE_ERR_NOTFOUND;
+	enum store_error err = sync_open_dirs(&c);
+	if (err == STORE_OK)
+		err = sync_locked(&c, true);
 	if (err == STORE_OK)
 		*folder_id_r = c.f.id;
 	sync_ctx_free(&c);

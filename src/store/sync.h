@@ -44,4 +44,9 @@
 enum store_error sync_folder(struct store_user *u, const char *name, bool force,
                              int64_t *folder_id_r);
 
+/* The same, always scanning, inside a write transaction the caller holds
+ * (index_begin()): for changes that must be indexed together with what
+ * the caller does next (APPEND, COPY: the new message's UID). */
+enum store_error sync_folder_in_txn(struct store_user *u, const char *name, int64_t *folder_id_r);
+
 #endif

@@ -215,9 +215,15 @@ static void test_folder_names(void **state)
 	    {"Junk", ".Junk"},
 	    {"Archive/2025", ".Archive.2025"},
 	    {"a/b/c", ".a.b.c"},
-	    {"Mr. Smith", ".Mr. Smith"},
+	    {"Mr Smith", ".Mr Smith"},
 	    {"INBOX/sub", ".INBOX.sub"},
-	    {"Entw\xc3\xbcrfe", ".Entw\xc3\xbcrfe"},
+	    /* modified UTF-7 on disk, as Dovecot writes Maildir++ */
+	    {"Entw\xc3\xbcrfe", ".Entw&APw-rfe"},
+	    {"R&D", ".R&-D"},
+	    {"Mr. Smith", NULL}, /* a '.' would read back as a separator */
+	    {"~/x", NULL},
+	    {"a/~b", NULL},
+	    {"a\xff", NULL}, /* not UTF-8 */
 	    {"", NULL},
 	    {".Junk", NULL},
 	    {"a/.b", NULL},
@@ -241,6 +247,33 @@ static void test_folder_names(void **state)
 			assert_non_null(dir);
 			assert_string_equal(dir, cases[i].dir);
 			free(dir);
+		}
+	}
+	/* and back: only the canonical spelling of a folder is one */
+	static const struct {
+		const char *dir, *name; /* name NULL: not a folder */
+	} back[] = {
+	    {".Junk", "Junk"},
+	    {".Archive.2025", "Archive/2025"},
+	    {".Entw&APw-rfe", "Entw\xc3\xbcrfe"},
+	    {".R&-D", "R&D"},
+	    {".", NULL},
+	    {"..", NULL},
+	    {".a..b", NULL},
+	    {".Entw&AP", NULL},
+	    {".&AEE-", NULL}, /* "A" encoded: not canonical */
+	    {".INBOX", NULL},
+	    {".a/b", NULL},
+	};
+	for (size_t i = 0; i < sizeof(back) / sizeof(back[0]); i++) {
+		char *name = maildir_folder_name(back[i].dir);
+		print_message("# back %zu\n", i);
+		if (back[i].name == NULL) {
+			assert_null(name);
+		} else {
+			assert_non_null(name);
+			assert_string_equal(name, back[i].name);
+			free(name);
 		}
 	}
 	char *dir = maildir_folder_dirname(NULL);
