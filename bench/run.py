@@ -44,13 +44,14 @@ PARAMS = {
                  cold_repeats=3, warm_sessions=20, uidl_sessions=5, idle_conns=1000,
                  fsync_iter=(2000, 4000), imap_ms=5000, imap_clients=(1, 4, 16), store_ms=3000,
                  store_clients=(1, 4), append_clients=(1, 4), mixed_clients=50,
-                 mixed_ms=10000, imap_big_sessions=3),
+                 mixed_ms=10000, imap_big_sessions=3,
+                 idle_variants=("pop3", "pop3s", "imap", "imaps")),
     "quick": dict(repeats=1, pop3_ms=1500, pop3_clients=(1, 4, 16), retr_ms=1500,
                   huge_sessions=2, lmtp_ms=1500, lmtp_clients=(1, 8), big_count=10000,
                   cold_repeats=1, warm_sessions=10, uidl_sessions=3, idle_conns=200,
                   fsync_iter=(300, 600), imap_ms=1500, imap_clients=(4,), store_ms=1500,
                   store_clients=(), append_clients=(), mixed_clients=10, mixed_ms=2000,
-                  imap_big_sessions=1),
+                  imap_big_sessions=1, idle_variants=("pop3", "pop3s", "imap")),
 }
 POP3_USERS, POP3_MSGS = 16, 20
 PLAIN_USERS = 4
@@ -357,8 +358,8 @@ def run_imapbig(b, servers, res, p, tmp):
 
 def run_idle(b, servers, res, p):
     n = p["idle_conns"]
-    variants = [("pop3", False), ("pop3", True), ("imap", False), ("imap", True)]
-    for proto, tls in variants:
+    for variant in p["idle_variants"]:
+        proto, tls = variant.rstrip("s"), variant.endswith("s")
         for srv in servers:
             if proto == "imap" and srv.imap_port is None:
                 continue

@@ -536,7 +536,7 @@ need root and install what is missing (`dovecot-core`, `-pop3d`, `-imapd`,
    FROM.
 
 `make bench-quick` runs a small IMAP slice: 7 with 4 clients, 9 with 10
-clients for 2 s, 10 on 10,000 messages, and the IMAP idle figures.
+clients for 2 s, 10 on 10,000 messages, and IMAP idle without TLS.
 
 """
 
