@@ -118,8 +118,10 @@ static void imap_idle_wake(evutil_socket_t fd, short what, void *arg)
 	char drain[4096];
 	while (read(fd, drain, sizeof(drain)) > 0)
 		;
-	if (s->idling)
+	if (s->idling) {
 		imap_report_changes(s, true);
+		store_user_idle(s->store);
+	}
 }
 
 void imap_cmd_idle(struct imap_session *s, const struct imap_command *cmd)
@@ -131,6 +133,8 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_command *cmd)
 	s->idling = true;
 	conn_write_str(s->conn, "+ idling\r\n");
 	imap_report_changes(s, true);
+	/* an idle session holds no index connection (memory per idler) */
+	store_user_idle(s->store);
 	int fd = s->mb != NULL ? store_mailbox_watch_fd(s->mb) : -1;
 	if (fd >= 0) {
 		s->watch_ev = event_new(conn_loop_base(s->env->loop), fd, EV_READ | EV_PERSIST,

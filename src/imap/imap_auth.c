@@ -44,7 +44,11 @@ bool imap_plaintext_allowed(const struct imap_session *s)
 /* RFC 9051 7.2.2: what this server does, as it may change with the state. */
 void imap_capabilities(struct imap_session *s, struct buf *out)
 {
-	buf_append_str(out, "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE ID SASL-IR");
+	buf_append_str(out, "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE ID SASL-IR IDLE NAMESPACE UIDPLUS "
+			    "MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH "
+			    "SEARCHRES CONDSTORE QRESYNC STATUS=SIZE UTF8=ACCEPT BINARY");
+	buf_appendf(out, " APPENDLIMIT=%llu",
+		    (unsigned long long)s->env->cfg->limits_max_message_size);
 	if (s->state == IMAP_STATE_NOT_AUTH) {
 		if (conn_tls_available(s->conn) && !conn_tls_active(s->conn))
 			buf_append_str(out, " STARTTLS");
@@ -124,9 +128,15 @@ void imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 			flag = &s->rev2;
 		else if (imap_arg_atom_is(&cmd->args[i], "UTF8=ACCEPT"))
 			flag = &s->utf8;
+		else if (imap_arg_atom_is(&cmd->args[i], "CONDSTORE"))
+			flag = &s->condstore;
+		else if (imap_arg_atom_is(&cmd->args[i], "QRESYNC"))
+			flag = &s->qresync;
 		if (flag == NULL || *flag)
 			continue;
 		*flag = true;
+		if (flag == &s->qresync)
+			s->condstore = true; /* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
 		buf_appendf(&enabled, " %s", cmd->args[i].str);
 	}
 	imap_untagged(s, "ENABLED%s", enabled.ptr != NULL ? enabled.ptr : "");

@@ -54,6 +54,7 @@ struct imap_fetch {
 	bool needs_tree;
 	bool sets_seen;
 	uint64_t changedsince;
+	bool vanished; /* RFC 7162 3.2.6: UID FETCH ... (CHANGEDSINCE m VANISHED) */
 };
 
 /* ---- parsing the item list ---- */
@@ -197,14 +198,20 @@ static bool imap_fetch_parse(struct imap_session *s, const struct imap_command *
 	} else if (!imap_fetch_macro(f, a) && !imap_fetch_item(f, a)) {
 		return false;
 	}
-	/* RFC 7162 3.1.4: FETCH ... (CHANGEDSINCE n) */
+	/* RFC 7162 3.1.4: FETCH ... (CHANGEDSINCE n [VANISHED]) */
 	if (cmd->argc == 3) {
 		const struct imap_arg *mods;
 		size_t n;
-		if (!imap_arg_list(&cmd->args[2], &mods, &n) || n != 2 ||
+		if (!imap_arg_list(&cmd->args[2], &mods, &n) || n < 2 || n > 3 ||
 		    !imap_arg_atom_is(&mods[0], "CHANGEDSINCE") ||
 		    !imap_arg_number64(&mods[1], &f->changedsince))
 			return false;
+		if (n == 3) {
+			/* only UID FETCH, only with QRESYNC enabled */
+			if (!imap_arg_atom_is(&mods[2], "VANISHED") || !s->uid_cmd || !s->qresync)
+				return false;
+			f->vanished = true;
+		}
 		s->condstore = true;
 		imap_fetch_add(f, FI_MODSEQ, "MODSEQ");
 	} else if (cmd->argc > 3) {
@@ -233,7 +240,7 @@ static struct mime_tree *imap_fetch_parse_file(int fd)
 	return mime_parser_finish(&p);
 }
 
-static struct mime_tree *imap_fetch_tree(struct imap_session *s, size_t seq)
+struct mime_tree *imap_fetch_tree(struct imap_session *s, size_t seq)
 {
 	void *data = NULL;
 	size_t len = 0;
@@ -517,6 +524,36 @@ static void imap_fetch_mark_seen(struct imap_session *s, const uint32_t *seqs, s
 		imap_fetch_add(f, FI_FLAGS, "FLAGS");
 }
 
+/* The UIDs of the set that were expunged after modseq (RFC 7162 3.2.6). */
+static void imap_fetch_vanished(struct imap_session *s, const struct imap_arg *set_arg,
+				uint64_t since)
+{
+	struct imap_seqset want, out;
+	imap_seqset_init(&want, 0);
+	imap_seqset_init(&out, 0);
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	if (set_arg->type == IMAP_ARG_ATOM &&
+	    imap_seqset_parse(&want, set_arg->str, set_arg->len, UINT32_MAX) == IMAP_SEQSET_OK &&
+	    store_mailbox_vanished(s->mb, since, &uids, &n) == STORE_OK) {
+		for (size_t i = 0; i < n; i++)
+			if (imap_seqset_contains(&want, uids[i]))
+				imap_seqset_add(&out, uids[i], uids[i]);
+	}
+	if (out.count > 0) {
+		struct buf line;
+		buf_init(&line, 0);
+		buf_append_str(&line, "* VANISHED (EARLIER) ");
+		imap_seqset_write(&out, &line);
+		buf_append_str(&line, "\r\n");
+		imap_write(s, line.ptr, line.len);
+		buf_deinit(&line);
+	}
+	free(uids);
+	imap_seqset_deinit(&want);
+	imap_seqset_deinit(&out);
+}
+
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct imap_fetch f = {0};
@@ -532,13 +569,18 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	imap_fetch_mark_seen(s, seqs, n, &f);
+	if (f.vanished)
+		imap_fetch_vanished(s, &cmd->args[0], f.changedsince);
 	bool ok = true;
+	if (f.needs_tree)
+		store_mailbox_batch_begin(s->mb);
 	for (size_t i = 0; i < n; i++) {
 		const struct store_msg *m = store_mailbox_msg(s->mb, seqs[i]);
 		if (f.changedsince != 0 && m->modseq <= f.changedsince)
 			continue;
 		ok = imap_fetch_message(s, seqs[i], &f) && ok;
 	}
+	store_mailbox_batch_end(s->mb);
 	free(seqs);
 	free(f.items);
 	if (ok)

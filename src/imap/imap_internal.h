@@ -159,6 +159,28 @@ void imap_cmd_move(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd);
 bool imap_parse_flags(const struct imap_arg *arg, unsigned *flags_r, const char ***keywords_r,
 		      size_t *nkeywords_r);
+/* Evaluate a search program (the search keys, after any RETURN and
+ * CHARSET): matching sequence numbers, ascending (heap), the highest
+ * modseq among them, and whether the program used MODSEQ. False after
+ * answering BAD. Used by SEARCH, SORT and THREAD. */
+bool imap_search_run(struct imap_session *s, const struct imap_arg *args, size_t n,
+		     uint32_t **seqs_r, size_t *n_r, uint64_t *maxmodseq_r, bool *uses_modseq_r);
+/* The parsed structure of message seq (from the index cache, else parsed
+ * and cached); NULL if it cannot be read. Free with mime_tree_free(). */
+struct mime_tree;
+struct mime_tree *imap_fetch_tree(struct imap_session *s, size_t seq);
+
+/* ---- imap_sort.c: SORT and THREAD (RFC 5256) ---- */
+void imap_cmd_sort(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_thread(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap_compress.c: COMPRESS=DEFLATE (RFC 4978) ---- */
+void imap_cmd_compress(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap_quota.c: QUOTA (RFC 9208) ---- */
+void imap_cmd_getquota(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_getquotaroot(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_setquota(struct imap_session *s, const struct imap_command *cmd);
 
 /* ---- imap_append.c ---- */
 bool imap_append_literal_wanted(struct imap_session *s, const struct imap_command *partial,

@@ -8,7 +8,10 @@
  * nothing more; header keys read the message's header, BODY and TEXT its
  * text, after RFC 2047 and transfer-encoding decoding and conversion to
  * UTF-8. Matching is case-insensitive for ASCII letters (RFC 9051 6.4.4:
- * "case-insensitive substring").
+ * "case-insensitive substring"). BODY and TEXT first ask the full-text
+ * index (store_fts_*) which messages contain the needle's words (the last
+ * one as a prefix, as Dovecot's FTS does) and read only those, so their
+ * matches are whole words and word beginnings, not any substring.
  */
 #include "imap/imap_internal.h"
 
@@ -50,6 +53,7 @@ struct key {
 	struct key *a, *b; /* NOT: a; OR: a, b; AND: a..., list */
 	struct key **list;
 	size_t nlist;
+	bool *cand; /* from the full-text index: by sequence number, NULL = all */
 };
 
 struct search_ctx {
@@ -74,6 +78,7 @@ static void key_free(struct key *k)
 	free(k->list);
 	if (k->kind == K_SEQSET || k->kind == K_UIDSET)
 		imap_seqset_deinit(&k->set);
+	free(k->cand);
 	free(k);
 }
 
@@ -393,6 +398,11 @@ static void search_load_text(struct search_ctx *c)
 		const struct mime_part *p = &t->parts[i];
 		if (p->child != MIME_NONE || p->body_off + p->body_len > raw.len)
 			continue;
+		/* text parts only (RFC 2045 5.2: no type is text/plain); words
+		 * inside images and archives are not what anyone searches for */
+		if (mime_str_present(p->type) &&
+		    (p->type.len != 4 || strncasecmp(mime_str_ptr(t, p->type), "text", 4) != 0))
+			continue;
 		enum mime_cte cte =
 			mime_cte_from_name(mime_str_ptr(t, p->encoding), p->encoding.len);
 		struct mime_decoder d;
@@ -478,6 +488,19 @@ static bool key_match_date(struct search_ctx *c, const struct key *k)
 	}
 }
 
+static bool key_match_text(struct search_ctx *c, const struct key *k)
+{
+	if (k->kind == K_HEADER)
+		return search_header(c, k->field, k->str);
+	if (k->kind == K_TEXT) {
+		search_load_header(c);
+		if (contains_ci(c->header.ptr != NULL ? c->header.ptr : "", c->header.len, k->str))
+			return true;
+	}
+	search_load_text(c);
+	return contains_ci(c->text.ptr != NULL ? c->text.ptr : "", c->text.len, k->str);
+}
+
 static bool key_match(struct search_ctx *c, const struct key *k)
 {
 	const struct store_msg *m = c->m;
@@ -508,16 +531,13 @@ static bool key_match(struct search_ctx *c, const struct key *k)
 	case K_SENTBEFORE: case K_SENTON: case K_SENTSINCE:
 		return key_match_date(c, k);
 	case K_HEADER:
-		return search_header(c, k->field, k->str);
 	case K_BODY:
-		search_load_text(c);
-		return contains_ci(c->text.ptr != NULL ? c->text.ptr : "", c->text.len, k->str);
 	case K_TEXT:
-		search_load_header(c);
-		if (contains_ci(c->header.ptr != NULL ? c->header.ptr : "", c->header.len, k->str))
-			return true;
-		search_load_text(c);
-		return contains_ci(c->text.ptr != NULL ? c->text.ptr : "", c->text.len, k->str);
+		/* BODY/TEXT: the full-text index matches words and word
+		 * prefixes; a message it rules out is not read at all */
+		if (k->cand != NULL && !k->cand[c->seq])
+			return false; /* the index says the words are not there */
+		return key_match_text(c, k);
 	case K_SEQSET:
 		return imap_seqset_contains(&k->set, (uint32_t)c->seq);
 	case K_UIDSET:
@@ -609,6 +629,114 @@ static void search_reply(struct imap_session *s, const uint32_t *hits, size_t n,
 	buf_deinit(&line);
 }
 
+/* ---- the full-text index ---- */
+
+/* Messages indexed per transaction: others wait for the index meanwhile. */
+#define IMAP_FTS_BATCH 200
+
+/* What the index gets for a message: the raw header and every field's
+ * decoded value (so that both what TEXT and what the header keys compare
+ * are there), and the decoded text parts (what BODY compares). */
+static void search_fts_texts(struct search_ctx *c, struct buf *hdr)
+{
+	search_load_header(c);
+	buf_append(hdr, c->header.ptr != NULL ? c->header.ptr : "", c->header.len);
+	size_t pos = 0;
+	struct mime_header_field f;
+	while (mime_header_next(c->header.ptr, c->header.len, &pos, &f)) {
+		buf_append_byte(hdr, '\n');
+		mime_header_decode(f.value, f.value_len, hdr);
+	}
+	search_load_text(c);
+}
+
+/* Bring the index up to date for the view (only new messages cost). */
+static void search_fts_update(struct imap_session *s)
+{
+	uint32_t *seqs;
+	size_t n;
+	if (store_fts_missing(s->mb, &seqs, &n) != STORE_OK || n == 0)
+		return;
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i += IMAP_FTS_BATCH) {
+		if (store_fts_begin(s->mb) != STORE_OK)
+			break;
+		for (size_t k = i; ok && k < n && k < i + IMAP_FTS_BATCH; k++) {
+			struct search_ctx c = {.s = s, .seq = seqs[k],
+					       .m = store_mailbox_msg(s->mb, seqs[k])};
+			struct buf hdr;
+			buf_init(&hdr, 0);
+			buf_init(&c.header, 0);
+			buf_init(&c.text, 0);
+			search_fts_texts(&c, &hdr);
+			ok = store_fts_add(s->mb, seqs[k], hdr.ptr, hdr.len, c.text.ptr, c.text.len) ==
+			     STORE_OK;
+			buf_deinit(&hdr);
+			buf_deinit(&c.header);
+			buf_deinit(&c.text);
+		}
+		store_fts_end(s->mb, ok);
+	}
+	free(seqs);
+}
+
+/* Give every text key of the program its candidates from the index. */
+static void search_fts_prepare(struct imap_session *s, struct key *k, bool *updated)
+{
+	if (k == NULL)
+		return;
+	search_fts_prepare(s, k->a, updated);
+	search_fts_prepare(s, k->b, updated);
+	for (size_t i = 0; i < k->nlist; i++)
+		search_fts_prepare(s, k->list[i], updated);
+	/* BODY and TEXT only: header keys stay exact substring searches
+	 * (RFC 9051 6.4.4), which words cannot promise ("ello" in "Hello") */
+	if ((k->kind != K_BODY && k->kind != K_TEXT) || k->str == NULL || k->str[0] == '\0')
+		return;
+	if (!*updated) {
+		search_fts_update(s);
+		*updated = true;
+	}
+	unsigned fields = k->kind == K_BODY ? STORE_FTS_BODY : STORE_FTS_HEADER | STORE_FTS_BODY;
+	if (store_fts_candidates(s->mb, fields, k->str, &k->cand) != STORE_OK)
+		k->cand = NULL;
+}
+
+bool imap_search_run(struct imap_session *s, const struct imap_arg *args, size_t n,
+		     uint32_t **seqs_r, size_t *n_r, uint64_t *maxmodseq_r, bool *uses_modseq_r)
+{
+	struct parse_state p = {.s = s, .args = args, .n = n};
+	struct key *prog = parse_and(&p, args, n);
+	if (prog == NULL) {
+		imap_bad(s, "Invalid search program.");
+		return false;
+	}
+	bool updated = false;
+	search_fts_prepare(s, prog, &updated);
+	size_t count = store_mailbox_count(s->mb);
+	uint32_t *hits = xcalloc(count + 1, sizeof(uint32_t));
+	size_t nh = 0;
+	uint64_t maxmod = 0;
+	for (size_t seq = 1; seq <= count; seq++) {
+		struct search_ctx c = {.s = s, .seq = seq, .m = store_mailbox_msg(s->mb, seq)};
+		buf_init(&c.header, 0);
+		buf_init(&c.text, 0);
+		if (key_match(&c, prog)) {
+			hits[nh++] = (uint32_t)seq;
+			if (c.m->modseq > maxmod)
+				maxmod = c.m->modseq;
+		}
+		buf_deinit(&c.header);
+		buf_deinit(&c.text);
+	}
+	key_free(prog);
+	*seqs_r = hits;
+	*n_r = nh;
+	*maxmodseq_r = maxmod;
+	*uses_modseq_r = p.uses_modseq;
+	return true;
+}
+
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
 	size_t i = 0;
@@ -631,28 +759,14 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 		ret.esearch = true; /* RFC 9051 7.3.4: IMAP4rev2 answers with ESEARCH */
 		ret.all = true;
 	}
-	struct parse_state p = {.s = s, .args = cmd->args, .n = cmd->argc};
-	struct key *prog = parse_and(&p, cmd->args + i, cmd->argc - i);
-	if (prog == NULL) {
-		imap_bad(s, "Invalid search program.");
-		return;
-	}
-	size_t count = store_mailbox_count(s->mb);
-	uint32_t *hits = xcalloc(count + 1, sizeof(uint32_t));
-	size_t nh = 0;
-	uint64_t maxmod = 0;
-	for (size_t seq = 1; seq <= count; seq++) {
-		struct search_ctx c = {.s = s, .seq = seq, .m = store_mailbox_msg(s->mb, seq)};
-		buf_init(&c.header, 0);
-		buf_init(&c.text, 0);
-		if (key_match(&c, prog)) {
-			hits[nh++] = s->uid_cmd ? c.m->uid : (uint32_t)seq;
-			if (c.m->modseq > maxmod)
-				maxmod = c.m->modseq;
-		}
-		buf_deinit(&c.header);
-		buf_deinit(&c.text);
-	}
+	uint32_t *hits;
+	size_t nh;
+	uint64_t maxmod;
+	bool uses_modseq;
+	if (!imap_search_run(s, cmd->args + i, cmd->argc - i, &hits, &nh, &maxmod, &uses_modseq))
+		return; /* answered */
+	for (size_t k = 0; s->uid_cmd && k < nh; k++)
+		hits[k] = store_mailbox_msg(s->mb, hits[k])->uid;
 	if (ret.save) {
 		/* RFC 5182: remember the result as UIDs */
 		imap_seqset_clear(&s->saved);
@@ -663,8 +777,7 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	}
 	bool only_save = ret.save && !ret.min && !ret.max && !ret.all && !ret.count;
 	if (!only_save)
-		search_reply(s, hits, nh, &ret, p.uses_modseq ? maxmod : 0);
+		search_reply(s, hits, nh, &ret, uses_modseq ? maxmod : 0);
 	free(hits);
-	key_free(prog);
 	imap_tagged(s, "OK %sSEARCH completed.", s->uid_cmd ? "UID " : "");
 }

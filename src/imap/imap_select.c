@@ -148,6 +148,80 @@ static void imap_select_responses(struct imap_session *s)
 	}
 }
 
+/* RFC 7162 3.2.5: (QRESYNC (uidvalidity modseq [known-uids ...])) */
+struct imap_qresync {
+	bool on;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_seqset known; /* empty: all */
+	bool has_known;
+};
+
+/* SELECT/EXAMINE parameters: (CONDSTORE) and (QRESYNC (...)). */
+static bool imap_select_params(struct imap_session *s, const struct imap_command *cmd,
+			       struct imap_qresync *q)
+{
+	if (cmd->argc == 1)
+		return true;
+	const struct imap_arg *ps, *qa;
+	size_t n, nq;
+	if (cmd->argc != 2 || !imap_arg_list(&cmd->args[1], &ps, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (imap_arg_atom_is(&ps[i], "CONDSTORE")) {
+			s->condstore = true;
+			continue;
+		}
+		/* RFC 7162 3.2.5: only after ENABLE QRESYNC */
+		if (!s->qresync || !imap_arg_atom_is(&ps[i], "QRESYNC") || i + 1 >= n ||
+		    !imap_arg_list(&ps[++i], &qa, &nq) || nq < 2 ||
+		    !imap_arg_nz_number(&qa[0], &q->uidvalidity) ||
+		    !imap_arg_number64(&qa[1], &q->modseq))
+			return false;
+		q->on = true;
+		if (nq >= 3) {
+			if (qa[2].type != IMAP_ARG_ATOM ||
+			    imap_seqset_parse(&q->known, qa[2].str, qa[2].len, UINT32_MAX) !=
+				    IMAP_SEQSET_OK)
+				return false;
+			q->has_known = true;
+		}
+	}
+	return true;
+}
+
+/* After the SELECT responses: what the client missed since its modseq
+ * (RFC 7162 3.2.5.1): VANISHED (EARLIER), then FETCH of changed flags. */
+static void imap_qresync_report(struct imap_session *s, const struct imap_qresync *q)
+{
+	if (!q->on || q->uidvalidity != store_mailbox_uidvalidity(s->mb))
+		return;
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	if (store_mailbox_vanished(s->mb, q->modseq, &uids, &n) == STORE_OK && n > 0) {
+		struct imap_seqset set;
+		imap_seqset_init(&set, 0);
+		for (size_t i = 0; i < n; i++)
+			if (!q->has_known || imap_seqset_contains(&q->known, uids[i]))
+				imap_seqset_add(&set, uids[i], uids[i]);
+		if (set.count > 0) {
+			struct buf line;
+			buf_init(&line, 0);
+			buf_append_str(&line, "* VANISHED (EARLIER) ");
+			imap_seqset_write(&set, &line);
+			buf_append_str(&line, "\r\n");
+			imap_write(s, line.ptr, line.len);
+			buf_deinit(&line);
+		}
+		imap_seqset_deinit(&set);
+	}
+	free(uids);
+	size_t count = store_mailbox_count(s->mb);
+	for (size_t seq = 1; seq <= count; seq++)
+		if (store_mailbox_msg(s->mb, seq)->modseq > q->modseq)
+			imap_send_flags(s, seq, true);
+}
+
 static void imap_select(struct imap_session *s, const struct imap_command *cmd, bool readonly)
 {
 	const char *what = readonly ? "EXAMINE" : "SELECT";
@@ -155,9 +229,18 @@ static void imap_select(struct imap_session *s, const struct imap_command *cmd, 
 		imap_bad(s, "A mailbox name is needed.");
 		return;
 	}
-	char *name = imap_mailbox_arg(s, &cmd->args[0]);
-	if (name == NULL)
+	struct imap_qresync q = {0};
+	imap_seqset_init(&q.known, 0);
+	if (!imap_select_params(s, cmd, &q)) {
+		imap_seqset_deinit(&q.known);
+		imap_bad(s, "Invalid SELECT parameters.");
 		return;
+	}
+	char *name = imap_mailbox_arg(s, &cmd->args[0]);
+	if (name == NULL) {
+		imap_seqset_deinit(&q.known);
+		return;
+	}
 	/* RFC 9051 6.3.2: a failed SELECT leaves no mailbox selected; any
 	 * previous one is closed first, without expunging (with CLOSED). */
 	if (s->mb != NULL) {
@@ -167,6 +250,7 @@ static void imap_select(struct imap_session *s, const struct imap_command *cmd, 
 	enum store_error err = store_mailbox_open(s->store, name, readonly, &s->mb);
 	if (err != STORE_OK) {
 		free(name);
+		imap_seqset_deinit(&q.known);
 		imap_store_error(s, err, what);
 		return;
 	}
@@ -174,6 +258,8 @@ static void imap_select(struct imap_session *s, const struct imap_command *cmd, 
 	s->readonly = readonly;
 	s->state = IMAP_STATE_SELECTED;
 	imap_select_responses(s);
+	imap_qresync_report(s, &q);
+	imap_seqset_deinit(&q.known);
 	imap_tagged(s, "OK [%s] %s completed.", readonly ? "READ-ONLY" : "READ-WRITE", what);
 }
 

@@ -75,6 +75,12 @@ static const struct imap_command_def imap_commands[] = {
 	{"STORE", imap_cmd_store, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
 	{"COPY", imap_cmd_copy, ST_SEL, CMD_UID},
 	{"MOVE", imap_cmd_move, ST_SEL, CMD_UID},
+	{"SORT", imap_cmd_sort, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
+	{"THREAD", imap_cmd_thread, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
+	{"COMPRESS", imap_cmd_compress, ST_AUTH | ST_SEL, 0},
+	{"GETQUOTA", imap_cmd_getquota, ST_AUTH | ST_SEL, 0},
+	{"GETQUOTAROOT", imap_cmd_getquotaroot, ST_AUTH | ST_SEL, 0},
+	{"SETQUOTA", imap_cmd_setquota, ST_AUTH | ST_SEL, 0},
 };
 
 /* ---- responses ---- */

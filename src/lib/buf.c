@@ -45,7 +45,7 @@ static bool buf_reserve(struct buf *b, size_t n)
 	return true;
 }
 
-bool buf_append(struct buf *b, const void *data, size_t n)
+bool buf_append_slow(struct buf *b, const void *data, size_t n)
 {
 	if (!buf_reserve(b, n))
 		return false;
@@ -61,14 +61,23 @@ bool buf_append_str(struct buf *b, const char *s)
 	return buf_append(b, s, strlen(s));
 }
 
-bool buf_append_byte(struct buf *b, char c)
-{
-	return buf_append(b, &c, 1);
-}
-
 bool buf_appendf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
+	/* usually it fits in the room there is: one formatting pass */
+	size_t room = b->cap > b->len ? b->cap - b->len : 0;
+	if (room > b->max - b->len + 1)
+		room = b->max - b->len + 1;
+	if (room > 1) {
+		va_start(ap, fmt);
+		int n = vsnprintf(b->ptr + b->len, room, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < room) {
+			b->len += (size_t)n;
+			return true;
+		}
+		b->ptr[b->len] = '\0'; /* undo the partial output */
+	}
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);

@@ -35,7 +35,12 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
                             "highestmodseq = max(highestmodseq, ?2), "
                             "new_mtime = ?3, cur_mtime = ?4 WHERE id = ?5",
     [INDEX_MSG_LIST_NAMES] = "SELECT id, base, in_cur, suffix FROM messages WHERE folder = ?1",
-    [INDEX_MSG_INSERT] = "INSERT INTO messages (folder, uid, base, in_cur, suffix, flags, "
+    [INDEX_MSG_LIST_NEW] = "SELECT id, base, in_cur, suffix FROM messages "
+                           "WHERE folder = ?1 AND in_cur = 0",
+    /* OR ROLLBACK: a conflict (which cannot happen: the sync checked)
+     * would end the whole sync transaction, and in exchange SQLite keeps
+     * no statement journal for each row of an index build */
+    [INDEX_MSG_INSERT] = "INSERT OR ROLLBACK INTO messages (folder, uid, base, in_cur, suffix, flags, "
                          "size, crlf_size, crlf_clean, internal_date, uidl, modseq, "
                          "eol_pad, pop3_hidden) "
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
@@ -82,6 +87,11 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
     [INDEX_IMAP_SET_DATE] = "UPDATE messages SET internal_date = ?1 WHERE id = ?2",
     [INDEX_CACHE_GET] = "SELECT data FROM mime_cache WHERE id = ?1",
     [INDEX_CACHE_PUT] = "INSERT OR REPLACE INTO mime_cache (id, data) VALUES (?1, ?2)",
+    [INDEX_FTS_MISSING] = "SELECT m.id FROM messages m WHERE m.folder = ?1 AND NOT EXISTS "
+                          "(SELECT 1 FROM fts_done d WHERE d.id = m.id)",
+    [INDEX_FTS_ADD] = "INSERT INTO fts (rowid, hdr, body) VALUES (?1, ?2, ?3)",
+    [INDEX_FTS_DONE] = "INSERT OR IGNORE INTO fts_done (id) VALUES (?1)",
+    [INDEX_FTS_QUERY] = "SELECT rowid FROM fts WHERE fts MATCH ?1",
     [INDEX_BEGIN_READ] = "BEGIN",
     [INDEX_BEGIN] = "BEGIN IMMEDIATE",
     [INDEX_COMMIT] = "COMMIT",
@@ -101,8 +111,10 @@ static const char index_schema[] =
     " pop3_count INTEGER NOT NULL DEFAULT 0,"
     " pop3_size INTEGER NOT NULL DEFAULT 0,"
     " recent_uid INTEGER NOT NULL DEFAULT 0);"
+    /* AUTOINCREMENT: an id is never reused, so rows keyed by it elsewhere
+     * (the full-text index) never meet a different message */
     "CREATE TABLE messages ("
-    " id INTEGER PRIMARY KEY,"
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " folder INTEGER NOT NULL,"
     " uid INTEGER NOT NULL,"
     " base TEXT NOT NULL,"
@@ -124,6 +136,7 @@ static const char index_schema[] =
     "CREATE INDEX messages_retrieved ON messages (folder, pop3_retrieved_at)"
     " WHERE pop3_retrieved_at IS NOT NULL;"
     "CREATE INDEX messages_modseq ON messages (folder, modseq);"
+    "CREATE INDEX messages_new ON messages (folder) WHERE in_cur = 0;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
     "CREATE TABLE expunged ("
     " folder INTEGER NOT NULL,"
@@ -131,6 +144,13 @@ static const char index_schema[] =
     " modseq INTEGER NOT NULL);"
     "CREATE INDEX expunged_modseq ON expunged (folder, modseq);"
     "CREATE TABLE mime_cache (id INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+    /* Full-text index for SEARCH (words of the decoded header and text
+     * parts). Contentless: rows of removed messages stay behind (FTS5 in
+     * SQLite 3.40 cannot delete them without their text) and are ignored
+     * because their ids no longer exist; fts_done says what is indexed. */
+    "CREATE VIRTUAL TABLE fts USING fts5(hdr, body, content='',"
+    " tokenize='unicode61 remove_diacritics 2');"
+    "CREATE TABLE fts_done (id INTEGER PRIMARY KEY);"
     /* RFC 7162 3.2.5.1: every removal, whoever makes it (an IMAP
      * EXPUNGE, a POP3 QUIT, a file gone from disk), gets a modseq of its
      * own and is remembered for VANISHED (EARLIER). */
@@ -138,7 +158,8 @@ static const char index_schema[] =
     " UPDATE folders SET highestmodseq = highestmodseq + 1 WHERE id = OLD.folder;"
     " INSERT INTO expunged (folder, uid, modseq)"
     "  SELECT OLD.folder, OLD.uid, highestmodseq FROM folders WHERE id = OLD.folder;"
-    " DELETE FROM mime_cache WHERE id = OLD.id; END;"
+    " DELETE FROM mime_cache WHERE id = OLD.id;"
+    " DELETE FROM fts_done WHERE id = OLD.id; END;"
     /* The POP3 aggregates follow every change of a message row, in the
      * same transaction, whoever makes it. */
     "CREATE TRIGGER messages_pop3_insert AFTER INSERT ON messages"
@@ -270,6 +291,11 @@ static int index_setup(sqlite3 *db, const char **why_r)
 	int rc = index_query_int(db, "PRAGMA journal_mode = WAL", NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
+	/* Statement journals (an INSERT whose triggers update other rows
+	 * keeps one) live in memory, not in a temporary file written page
+	 * by page for every row of an index build. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA temp_store = MEMORY", NULL, NULL, NULL);
 	/* A kept WAL must not keep the size of the largest transaction
 	 * ever (an index build: tens of MB), or every open reads it all. */
 	if (rc == SQLITE_OK)

@@ -33,13 +33,16 @@
  *                                            IMAP VANISHED (RFC 7162)
  *   mime_cache(id, data)                  -- the parsed structure of a
  *                                            message (src/mime serialised)
+ *   fts(hdr, body), fts_done(id)          -- full-text index (FTS5, words)
+ *                                            for SEARCH, and what is in it
  * Modseqs (RFC 7162): a transaction that changes a folder takes
  * highestmodseq + 1 for what it changes; each removal bumps highestmodseq
  * itself (trigger messages_expunge). folders.recent_uid is the highest UID
  * an IMAP session has seen (\Recent belongs to the first one).
  *
  * Version history: 1 first release; 2 added eol_pad; 3 added the POP3
- * aggregates; 4 added IMAP: recent_uid, expunged, mime_cache.
+ * aggregates; 4 added IMAP: recent_uid, expunged, mime_cache; 5 added
+ * the full-text index and made message ids never reused.
  */
 #ifndef YUBIN_STORE_INDEX_H
 #define YUBIN_STORE_INDEX_H
@@ -48,7 +51,7 @@
 
 #include "store/store_private.h"
 
-#define INDEX_SCHEMA_VERSION 4
+#define INDEX_SCHEMA_VERSION 5
 #define INDEX_FILE_NAME "yubin.sqlite"
 #define INDEX_BUSY_TIMEOUT_MS 5000
 
@@ -57,6 +60,7 @@ enum index_stmt {
 	INDEX_FOLDER_INSERT,  /* dir, name, uidvalidity, uidnext */
 	INDEX_FOLDER_UPDATE,  /* uidnext, highestmodseq, new_mtime, cur_mtime, id */
 	INDEX_MSG_LIST_NAMES, /* folder -> id, base, in_cur, suffix */
+	INDEX_MSG_LIST_NEW,   /* the same, only files in new/ */
 	INDEX_MSG_INSERT,     /* folder, uid, base, in_cur, suffix, flags, size, crlf_size,
 	                         crlf_clean, internal_date, uidl, modseq, eol_pad,
 	                         pop3_hidden */
@@ -90,6 +94,10 @@ enum index_stmt {
 	INDEX_IMAP_SET_DATE,  /* internal_date, id */
 	INDEX_CACHE_GET,      /* id -> data */
 	INDEX_CACHE_PUT,      /* id, data */
+	INDEX_FTS_MISSING,    /* folder -> id of messages not in the full-text index */
+	INDEX_FTS_ADD,        /* id, header text, body text */
+	INDEX_FTS_DONE,       /* id */
+	INDEX_FTS_QUERY,      /* fts5 query -> rowid */
 	INDEX_BEGIN_READ,
 	INDEX_BEGIN,
 	INDEX_COMMIT,

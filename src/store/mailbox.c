@@ -197,6 +197,8 @@ void store_mailbox_close(struct store_mailbox **mbp)
 	xfree(mb->msgs);
 	xfree(mb->ids);
 	xfree(mb->pending);
+	store_mailbox_batch_end(mb);
+	xfree(mb->puts);
 	xfree(*mbp);
 }
 
@@ -405,6 +407,48 @@ void store_changes_free(struct store_changes *ch)
 	ch->n_expunged = ch->n_changed = 0;
 }
 
+static int mailbox_cmp_asc(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+enum store_error store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
+                                        uint32_t **uids_r, size_t *n_r)
+{
+	*uids_r = NULL;
+	*n_r = 0;
+	sqlite3_stmt *st = index_stmt(mb->u, INDEX_IMAP_EXPUNGED);
+	if (st == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(st, 1, mb->folder);
+	sqlite3_bind_int64(st, 2, (int64_t)since);
+	int rc;
+	size_t cap = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n_r == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			*uids_r = xrealloc(*uids_r, cap * sizeof(**uids_r));
+		}
+		(*uids_r)[(*n_r)++] = (uint32_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		xfree(*uids_r);
+		*n_r = 0;
+		return index_fail(mb->u, rc, "imap_vanished");
+	}
+	if (*n_r > 1)
+		qsort(*uids_r, *n_r, sizeof(**uids_r), mailbox_cmp_asc);
+	/* a UID appears once even if the log has it twice (an index rebuild) */
+	size_t out = 0;
+	for (size_t i = 0; i < *n_r; i++)
+		if (out == 0 || (*uids_r)[out - 1] != (*uids_r)[i])
+			(*uids_r)[out++] = (*uids_r)[i];
+	*n_r = out;
+	return STORE_OK;
+}
+
 int store_mailbox_watch_fd(struct store_mailbox *mb)
 {
 	if (mb->watch_fd >= 0)
@@ -505,7 +549,11 @@ enum store_error store_mailbox_msg_open(struct store_mailbox *mb, size_t seq, in
 			return STORE_ERR_TEMP;
 		}
 		int64_t folder;
+		if (mb->batch) /* a sync writes: not inside the batch's read */
+			mailbox_read_end(mb->u);
 		err = sync_folder(mb->u, mb->name, true, &folder);
+		if (mb->batch)
+			mailbox_read_begin(mb->u);
 		if (err != STORE_OK)
 			return err == STORE_ERR_NOTFOUND ? STORE_ERR_EXPUNGED : err;
 	}
@@ -540,15 +588,73 @@ enum store_error store_mailbox_cache_get(struct store_mailbox *mb, size_t seq, v
 	return err;
 }
 
+static enum store_error mailbox_cache_write(struct store_mailbox *mb, int64_t id,
+                                            const void *data, size_t len)
+{
+	sqlite3_stmt *st = index_stmt(mb->u, INDEX_CACHE_PUT);
+	if (st == NULL)
+		return STORE_ERR_TEMP;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_blob64(st, 2, data, len, SQLITE_TRANSIENT);
+	return index_step_done(mb->u, st, "cache_put");
+}
+
+/* Cache entries gathered during a batch, per write transaction. */
+#define MAILBOX_PUTS_MAX 512
+
+/* Write the gathered entries in one transaction (a cache: on failure
+ * they are simply computed again next time). */
+static void mailbox_flush_puts(struct store_mailbox *mb)
+{
+	if (mb->nputs == 0)
+		return;
+	if (index_begin(mb->u) == STORE_OK) {
+		enum store_error err = STORE_OK;
+		for (size_t i = 0; err == STORE_OK && i < mb->nputs; i++)
+			err = mailbox_cache_write(mb, mb->puts[i].id, mb->puts[i].data,
+			                          mb->puts[i].len);
+		if (err == STORE_OK)
+			index_commit(mb->u);
+		else
+			index_rollback(mb->u);
+	}
+	for (size_t i = 0; i < mb->nputs; i++)
+		xfree(mb->puts[i].data);
+	mb->nputs = 0;
+}
+
 enum store_error store_mailbox_cache_put(struct store_mailbox *mb, size_t seq, const void *data,
                                          size_t len)
 {
 	if (seq < 1 || seq > mb->n)
 		return STORE_ERR_NOTFOUND;
-	sqlite3_stmt *st = index_stmt(mb->u, INDEX_CACHE_PUT);
-	if (st == NULL)
-		return STORE_ERR_TEMP;
-	sqlite3_bind_int64(st, 1, mb->ids[seq - 1]);
-	sqlite3_bind_blob64(st, 2, data, len, SQLITE_TRANSIENT);
-	return index_step_done(mb->u, st, "cache_put");
+	if (!mb->batch)
+		return mailbox_cache_write(mb, mb->ids[seq - 1], data, len);
+	if (mb->puts == NULL)
+		mb->puts = xcalloc(MAILBOX_PUTS_MAX, sizeof(*mb->puts));
+	void *copy = xmalloc(len + 1);
+	memcpy(copy, data, len);
+	mb->puts[mb->nputs++] = (struct mailbox_pending_put){mb->ids[seq - 1], copy, len};
+	if (mb->nputs == MAILBOX_PUTS_MAX) {
+		mailbox_read_end(mb->u);
+		mailbox_flush_puts(mb);
+		mailbox_read_begin(mb->u);
+	}
+	return STORE_OK;
+}
+
+void store_mailbox_batch_begin(struct store_mailbox *mb)
+{
+	if (mb->batch || mailbox_read_begin(mb->u) != STORE_OK)
+		return;
+	mb->batch = true;
+}
+
+void store_mailbox_batch_end(struct store_mailbox *mb)
+{
+	if (!mb->batch)
+		return;
+	mb->batch = false;
+	mailbox_read_end(mb->u);
+	mailbox_flush_puts(mb);
 }

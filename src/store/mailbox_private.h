@@ -39,6 +39,17 @@ struct store_mailbox {
 	uint32_t *pending; /* expunged by others, not yet reported (UIDs) */
 	size_t npending, pending_cap;
 	int watch_fd;
+	/* store_mailbox_batch_begin(): a read transaction is open, and
+	 * structure cache entries wait here to be written */
+	bool batch;
+	struct mailbox_pending_put *puts;
+	size_t nputs;
+};
+
+struct mailbox_pending_put {
+	int64_t id;
+	void *data;
+	size_t len;
 };
 
 /* Maildir letters (after ":2,") -> system flags and keyword bits. */

@@ -103,6 +103,11 @@ enum store_error store_user_open(const struct store_settings *s, const char *use
 	return STORE_OK;
 }
 
+void store_user_idle(struct store_user *u)
+{
+	index_close(u);
+}
+
 void store_user_close(struct store_user **user)
 {
 	struct store_user *u = *user;

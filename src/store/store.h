@@ -80,6 +80,11 @@ enum store_error store_user_open(const struct store_settings *s, const char *use
 				 struct store_user **user_r);
 void store_user_close(struct store_user **user);
 
+/* The session is going to wait (IMAP IDLE): let go of the index
+ * connection and its page cache (hundreds of KiB); the next call that
+ * needs the index opens it again. */
+void store_user_idle(struct store_user *user);
+
 /* ---- receiving a message (LMTP, `yubin deliver`) ------------------------ */
 
 /*

@@ -160,6 +160,11 @@ enum store_error store_mailbox_sync(struct store_mailbox *mb, bool keep_expunged
 				    struct store_changes *ch);
 void store_changes_free(struct store_changes *ch);
 
+/* RFC 7162 3.2.5.1 (QRESYNC, VANISHED (EARLIER)): UIDs removed from the
+ * folder after modseq `since`, ascending (heap, free()). */
+enum store_error store_mailbox_vanished(struct store_mailbox *mb, uint64_t since,
+					uint32_t **uids_r, size_t *n_r);
+
 /*
  * Can the store notice changes without being asked? The fd becomes
  * readable (inotify on new/ and cur/) when the folder may have changed;
@@ -226,5 +231,40 @@ enum store_error store_mailbox_cache_get(struct store_mailbox *mb, size_t seq, v
 					 size_t *len_r);
 enum store_error store_mailbox_cache_put(struct store_mailbox *mb, size_t seq,
 					 const void *data, size_t len);
+
+/*
+ * A command that reads many messages (FETCH 1:*) brackets its loop with
+ * these: the cache reads then share one read transaction instead of
+ * taking the index's locks once per message, and cache_put()s are written
+ * in batches. Nothing else may change the mailbox in between.
+ */
+void store_mailbox_batch_begin(struct store_mailbox *mb);
+void store_mailbox_batch_end(struct store_mailbox *mb);
+
+/* ---- full-text search ----
+ *
+ * An index of the words of each message (decoded header fields, decoded
+ * text parts), built by the caller (which knows MIME) for the messages the
+ * store says are missing, and asked for candidates: a message that is not
+ * a candidate does not contain the words. Matching is by whole words, the
+ * last one also as a prefix; the caller still checks candidates exactly.
+ */
+enum store_fts_field { STORE_FTS_HEADER = 1, STORE_FTS_BODY = 2 };
+
+/* Sequence numbers of the view's messages not indexed yet (heap). */
+enum store_error store_fts_missing(struct store_mailbox *mb, uint32_t **seqs_r, size_t *n_r);
+/* Index message seq; between store_fts_begin() and store_fts_end(). */
+enum store_error store_fts_begin(struct store_mailbox *mb);
+enum store_error store_fts_add(struct store_mailbox *mb, size_t seq, const char *hdr,
+			       size_t hdr_len, const char *body, size_t body_len);
+enum store_error store_fts_end(struct store_mailbox *mb, bool commit);
+/*
+ * Candidates for a needle in the given fields (STORE_FTS_* bits): *cand_r
+ * is a heap array of count + 1 flags, indexed by sequence number.
+ * STORE_ERR_NOTFOUND when the index cannot help (no word in the needle):
+ * every message is a candidate then.
+ */
+enum store_error store_fts_candidates(struct store_mailbox *mb, unsigned fields,
+				      const char *needle, bool **cand_r);
 
 #endif

@@ -197,9 +197,9 @@ static enum store_error sync_read_dir(struct sync_ctx *c, int which)
 	return e != 0 ? sync_errno(c, "readdir", e) : STORE_OK;
 }
 
-static enum store_error sync_load_index(struct sync_ctx *c)
+static enum store_error sync_load_index(struct sync_ctx *c, bool only_new)
 {
-	sqlite3_stmt *st = index_stmt(c->u, INDEX_MSG_LIST_NAMES);
+	sqlite3_stmt *st = index_stmt(c->u, only_new ? INDEX_MSG_LIST_NEW : INDEX_MSG_LIST_NAMES);
 	if (st == NULL)
 		return STORE_ERR_TEMP;
 	sqlite3_bind_int64(st, 1, c->f.id);
@@ -344,12 +344,17 @@ static enum store_error sync_locked(struct sync_ctx *c, bool force)
 		err = sync_folder_create(c);
 	else if (!force && sync_unchanged(c))
 		return STORE_OK; /* another process synced while we waited */
+	/* Only new/ changed (a delivery): cur/ is as the index last saw it,
+	 * so only new/ and the rows of files in new/ need comparing. A file
+	 * moved between the two would have changed cur/ too. */
+	bool only_new = found && !force && c->f.mtime[SYNC_CUR] != 0 &&
+	                c->f.mtime[SYNC_CUR] == c->mtime[SYNC_CUR];
 	if (err == STORE_OK)
 		err = sync_read_dir(c, SYNC_NEW);
-	if (err == STORE_OK)
+	if (err == STORE_OK && !only_new)
 		err = sync_read_dir(c, SYNC_CUR);
 	if (err == STORE_OK)
-		err = sync_load_index(c);
+		err = sync_load_index(c, only_new);
 	if (err != STORE_OK)
 		return err;
 	sync_list_sort(&c->disk, sync_sort_base);
@@ -410,7 +415,7 @@ enum store_error sync_folder_in_txn(struct store_user *u, const char *name, int6
 		return STORE_ERR_NOTFOUND;
 	enum store_error err = sync_open_dirs(&c);
 	if (err == STORE_OK)
-		err = sync_locked(&c, true);
+		err = sync_locked(&c, false);
 	if (err == STORE_OK)
 		*folder_id_r = c.f.id;
 	sync_ctx_free(&c);

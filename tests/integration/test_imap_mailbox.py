@@ -223,3 +223,80 @@ def test_curl_imap(server):
                           f"imap://127.0.0.1:{server.imap_port}/"], capture_output=True,
                          timeout=30)
     assert b"INBOX" in out.stdout
+
+
+def test_condstore_qresync(server):
+    """RFC 7162: modseqs, UNCHANGEDSINCE, and a QRESYNC reconnect that learns
+    what changed (VANISHED (EARLIER) and FETCH FLAGS) without a full fetch."""
+    from test_imap_session import raw
+    deliver(server, 3)
+    r = raw(server)
+    r.cmd(b"a LOGIN alice " + ALICE.encode())
+    assert r.cmd(b"b ENABLE QRESYNC")[0] == b"* ENABLED QRESYNC\r\n"
+    out = b"".join(r.cmd(b"c SELECT INBOX"))
+    validity = int(re.search(rb"UIDVALIDITY (\d+)", out).group(1))
+    modseq = int(re.search(rb"HIGHESTMODSEQ (\d+)", out).group(1))
+    out = b"".join(r.cmd(b"d FETCH 1 (MODSEQ)"))
+    m1 = int(re.search(rb"MODSEQ \((\d+)\)", out).group(1))
+    assert m1 <= modseq
+    out = b"".join(r.cmd(b"e STORE 1 +FLAGS (\\Seen)"))
+    assert re.search(rb"\* 1 FETCH \(.*MODSEQ \((\d+)\)", out), out
+    # 3.1.3: a message modified since the given modseq is not changed
+    out = b"".join(r.cmd(b"f STORE 1 (UNCHANGEDSINCE %d) +FLAGS (\\Flagged)" % m1))
+    assert b"f OK [MODIFIED 1]" in out, out
+    r.cmd(b"g STORE 2 +FLAGS.SILENT (\\Deleted)")
+    out = b"".join(r.cmd(b"h EXPUNGE"))
+    assert b"* VANISHED 2\r\n" in out, out  # QRESYNC: VANISHED, not EXPUNGE
+    r.cmd(b"z LOGOUT")
+
+    r = raw(server)
+    r.cmd(b"a LOGIN alice " + ALICE.encode())
+    # without ENABLE QRESYNC the parameter is an error
+    assert r.cmd(b"b SELECT INBOX (QRESYNC (%d %d))" % (validity, modseq))[-1].startswith(b"b BAD")
+    r.cmd(b"c ENABLE QRESYNC")
+    out = b"".join(r.cmd(b"d SELECT INBOX (QRESYNC (%d %d))" % (validity, modseq)))
+    assert b"* VANISHED (EARLIER) 2\r\n" in out, out
+    assert re.search(rb"\* 1 FETCH \(FLAGS \(\\Seen\) UID 1 MODSEQ \(\d+\)\)", out), out
+    assert b"* 2 FETCH" not in out  # message 3 (now seq 2) did not change
+    out = b"".join(r.cmd(b"e UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d VANISHED)" % modseq))
+    assert b"* VANISHED (EARLIER) 2\r\n" in out, out
+    assert out.count(b"FETCH (") == 1, out
+    r.cmd(b"z LOGOUT")
+
+
+def test_search_body_full_text_index(server):
+    """SEARCH BODY/TEXT through the full-text index: words and word
+    prefixes in decoded text parts; the index follows new mail."""
+    import base64
+    plain = msg(1, b"The quarterly projections are attached.\r\n")
+    b64 = (b"From: a@example.org\r\nSubject: encoded\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           + base64.encodebytes("Grüße aus Zürich, meeting tomorrow".encode()) )
+    attach = (b"From: a@example.org\r\nSubject: attachment\r\nMIME-Version: 1.0\r\n"
+              b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\n"
+              b"Content-Type: text/plain\r\n\r\nsee the file\r\n--XX\r\n"
+              b"Content-Type: application/octet-stream\r\n\r\nquarterly binary\r\n--XX--\r\n")
+    for body in (plain, b64, attach):
+        server.deliver("alice", body)
+    m = login(server)
+    m.select("INBOX")
+    assert m.search(None, "BODY", "quarterly") == ("OK", [b"1"])  # not the octet-stream part
+    assert m.search(None, "BODY", "projection") == ("OK", [b"1"])  # a word prefix
+    assert m.search(None, "BODY", "meeting") == ("OK", [b"2"])  # base64, decoded
+    m.literal = "Zürich".encode()  # 8-bit text goes as a literal
+    assert m.search("UTF-8", "BODY") == ("OK", [b"2"])
+    assert m.search(None, "TEXT", "attachment") == ("OK", [b"3"])  # header words too
+    assert m.search(None, "BODY", "nowhere") == ("OK", [b""])
+    assert m.search(None, "NOT", "BODY", "meeting") == ("OK", [b"1 3"])
+    # header keys stay exact substrings
+    assert m.search(None, "SUBJECT", "ncode") == ("OK", [b"2"])
+    server.deliver("alice", msg(4, b"another quarterly report\r\n"))
+    m.noop()
+    assert m.search(None, "BODY", "quarterly") == ("OK", [b"1 4"])
+    m.logout()
+    # every message is in the index, and the index answers word queries
+    import sqlite3
+    db = sqlite3.connect(server.maildir("alice") / "yubin.sqlite")
+    assert db.execute("SELECT count(*) FROM fts_done").fetchone()[0] == 4
+    assert len(db.execute("SELECT rowid FROM fts WHERE fts MATCH 'meeting'").fetchall()) == 1
+    db.close()

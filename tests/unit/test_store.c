@@ -797,6 +797,49 @@ static void test_sync_fast_path(void **state)
 	store_pop3_close(&v);
 }
 
+/* Only new/ changed since the last sync: only new/ is read. */
+static void test_sync_only_new(void **state)
+{
+	struct env *e = *state;
+	time_t past = time(NULL) - 100;
+	assert_int_equal(deliver(e, NULL, "", "Subject: a\n\n"), STORE_OK);
+	put_file(e, "cur/1600000002.M1P1.mua,S=1,W=1:2,S", "x");
+	set_dir_mtimes(e->maildir, past);
+	struct store_pop3_view *v = view(e);
+	assert_int_equal(v->count, 2);
+	store_pop3_close(&v);
+	/* a delivery, and behind our back a file in cur/ whose directory
+	 * keeps its settled mtime: only new/ is looked at */
+	put_file(e, "cur/1600000003.M1P1.sneaky,S=1,W=1:2,S", "x");
+	char *cur = xasprintf("%s/cur", e->maildir);
+	struct timespec ts[2] = {{past, 0}, {past, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, cur, ts, 0), 0);
+	assert_int_equal(deliver(e, NULL, "", "Subject: b\n\n"), STORE_OK);
+	v = view(e);
+	assert_int_equal(v->count, 3);
+	store_pop3_close(&v);
+	/* a file gone from new/ is seen the same way */
+	char *newdir = xasprintf("%s/new", e->maildir);
+	DIR *d = opendir(newdir);
+	assert_non_null(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			assert_int_equal(unlinkat(dirfd(d), de->d_name, 0), 0);
+	closedir(d);
+	v = view(e);
+	assert_int_equal(v->count, 1);
+	store_pop3_close(&v);
+	/* and when cur/ moves on, it is read again */
+	struct timespec later[2] = {{past + 50, 0}, {past + 50, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, cur, later, 0), 0);
+	v = view(e);
+	assert_int_equal(v->count, 2);
+	store_pop3_close(&v);
+	xfree(cur);
+	xfree(newdir);
+}
+
 /* ---- the index ---- */
 
 static void collect_uidls(struct env *e, char out[][STORE_UIDL_MAX + 1], size_t n)
@@ -1278,6 +1321,7 @@ int main(void)
 	    T(test_sync_behind_back),
 	    T(test_rename_keeps_uidl),
 	    T(test_sync_fast_path),
+	    T(test_sync_only_new),
 	    T(test_index_rebuild),
 	    T(test_commit),
 	    T(test_hide),
