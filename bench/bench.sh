@@ -40,7 +40,8 @@ if [ -n "$missing" ]; then
 fi
 
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" >/dev/null
-ninja -C "$BUILD" src/yubin bench/pop3load bench/lmtpload bench/idleconn bench/fsyncloop \
+ninja -C "$BUILD" src/yubin bench/pop3load bench/lmtpload bench/imapload bench/idleconn \
+	bench/fsyncloop \
 	>/dev/null
 
 case "$MODE" in

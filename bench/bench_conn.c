@@ -186,6 +186,21 @@ size_t bench_conn_read_line(struct bench_conn *c, const char **line_r, bool *com
 	}
 }
 
+bool bench_conn_skip(struct bench_conn *c, uint64_t n)
+{
+	for (;;) {
+		size_t avail = c->end - c->start;
+		if ((uint64_t)avail >= n) {
+			c->start += (size_t)n;
+			return true;
+		}
+		n -= avail;
+		c->start = c->end = 0;
+		if (!bench_conn_fill(c))
+			return false;
+	}
+}
+
 bool bench_conn_read_multiline(struct bench_conn *c, uint64_t *bytes_r, uint64_t *lines_r)
 {
 	uint64_t bytes = 0, lines = 0;

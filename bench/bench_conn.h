@@ -39,6 +39,10 @@ bool bench_conn_write_str(struct bench_conn *c, const char *s);
  * or timeout. */
 size_t bench_conn_read_line(struct bench_conn *c, const char **line_r, bool *complete_r);
 
+/* Read and discard exactly n octets (an IMAP literal, RFC 9051 4.3);
+ * false on EOF, error or timeout. */
+bool bench_conn_skip(struct bench_conn *c, uint64_t n);
+
 /* Read a POP3 multi-line body (RFC 1939 section 3) up to the terminating
  * ".CRLF" line. *bytes_r gets the octets after removing byte-stuffing
  * (CRLF included, terminator excluded), *lines_r the number of lines.

@@ -9,6 +9,10 @@
   sizes and offsets), written directly as files with LF line ends, named
   the way Dovecot's and yubin's own deliveries name them (S= file size,
   W= size with CRLF line ends) and placed in cur/ (mail a client has seen).
+  One message in RARE_EVERY carries RARE_WORD, which no other message
+  has: what IMAP SEARCH BODY looks for when it has to read everything.
+- write_small_maildir(): the same, for a few small() messages (the IMAP
+  workloads' mailboxes).
 
 Everything comes from random.Random(seed): the same run makes the same
 bytes.
@@ -23,6 +27,10 @@ WORDS = ("mail server benchmark message alpha bravo charlie delta echo foxtrot g
          "hotel india juliet kilo lima mike november oscar papa quebec romeo sierra "
          "tango uniform victor whiskey xray yankee zulu the quick brown fox jumps over "
          "lazy dog").split()
+
+
+RARE_WORD = "xylophone"
+RARE_EVERY = 9973
 
 
 def _text_lines(rng, nbytes, dot_every):
@@ -94,18 +102,44 @@ def write_maildir(path, seed, count, user, uid, gid):
         start = (i * 7919) % (len(pool) - want - 1)
         body = pool[start:start + max(0, want - len(head))]
         body = body[:body.rfind("\n") + 1] if "\n" in body else body + "\n"
-        data = (head + body).encode()
-        vsize = len(data) + data.count(b"\n")
-        name = f"{t0 + i}.M{i % 1000000}P{4242}Q{i}.bench.example,S={len(data)},W={vsize}:2,"
-        fd = os.open(os.path.join(cur, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.write(fd, data)
-        os.fchown(fd, uid, gid)
-        os.close(fd)
-        total += len(data)
-    age = t0  # long ago: neither server may think the directory is changing
+        if i % RARE_EVERY == RARE_EVERY // 2:
+            body += f"a {RARE_WORD} in the band\n"
+        total += _write_file(cur, t0 + i, i, (head + body).encode(), uid, gid)
+    _age_dirs(path, uid, gid, t0)
+    return total
+
+
+def _write_file(cur, stamp, i, data, uid, gid):
+    """One message file named like the servers' own (S= size, W= size
+    with CRLF line ends), no flags; returns its size."""
+    vsize = len(data) + data.count(b"\n")
+    name = f"{stamp}.M{i % 1000000}P{4242}Q{i}.bench.example,S={len(data)},W={vsize}:2,"
+    fd = os.open(os.path.join(cur, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, data)
+    os.fchown(fd, uid, gid)
+    os.close(fd)
+    return len(data)
+
+
+def write_small_maildir(path, seed, count, user, uid, gid):
+    """A Maildir of count small() messages (LF line ends, as both servers
+    keep messages written by others); returns the total size."""
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(os.path.join(path, sub), exist_ok=True)
+    t0 = 1700000000
+    total = 0
+    for i in range(count):
+        data = small(seed, user, i).replace(b"\r\n", b"\n")
+        total += _write_file(os.path.join(path, "cur"), t0 + i, i, data, uid, gid)
+    _age_dirs(path, uid, gid, t0)
+    return total
+
+
+def _age_dirs(path, uid, gid, age):
+    """Owner mail, mode 0700, and mtimes long in the past: neither server
+    may think the directory is changing."""
     for sub in ("cur", "new", "tmp", ""):
         p = os.path.join(path, sub)
         os.chown(p, uid, gid)
         os.chmod(p, 0o700)
         os.utime(p, (age, age))
-    return total

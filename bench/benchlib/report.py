@@ -11,7 +11,8 @@ import shutil
 import subprocess
 
 # (key, label, unit, better, goal). better: "high" or "low" is better.
-# goal: (op, value) on the ratio yubin/Dovecot, or None.
+# goal: (op, value) on the ratio yubin/Dovecot (">=", "<=", "<"), on
+# yubin's own figure ("abs<=", "abs<", "abs=="), or None.
 HIGH, LOW = "high", "low"
 
 
@@ -65,8 +66,10 @@ def rows(p):
                 "processes per connection", None))
     out += [("idle.pop3.kib", "POP3", "KiB", LOW, ("abs<", 11)),
             ("idle.pop3s.kib", "POP3 over TLS (pop3s)", "KiB", LOW, None),
-            ("idle.imap.kib", "IMAP IDLE, hibernated (Dovecot only)", "KiB", LOW, None),
-            ("idle.imaps.kib", "IMAP IDLE over TLS, hibernated (Dovecot only)", "KiB", LOW, None),
+            ("idle.imap.kib", "IMAP: INBOX selected, in IDLE (Dovecot: hibernated)", "KiB", LOW,
+             ("<", 1)),
+            ("idle.imaps.kib", "IMAP over TLS (imaps), in IDLE (Dovecot: hibernated)", "KiB",
+             LOW, ("<", 1)),
             ("idle.best.kib", "yubin POP3 vs Dovecot's best (plain)", "KiB", LOW, None),
             ("idle.bests.kib", "yubin POP3 vs Dovecot's best (TLS)", "KiB", LOW, None)]
     out.append(("6. CPU time per message (user+sys of all server processes)", None))
@@ -77,6 +80,52 @@ def rows(p):
         out.append((f"lmtp.c{c}.cpu_delivery", f"per delivered message, LMTP {c} client(s)",
                     "ms", LOW, None))
     out.append(("retr50.cpu_mb", "per MB retrieved (50 MB message)", "ms", LOW, None))
+    return out + imap_rows(p)
+
+
+def imap_rows(p):
+    out = [("7. IMAP sessions: LOGIN, SELECT INBOX, FETCH 1:* (FLAGS UID RFC822.SIZE), "
+            "FETCH n BODY[] of 3 random messages (of 20, ~4 KiB), LOGOUT", None)]
+    for c in p.get("imap_clients", ()):
+        k = f"imap.c{c}"
+        out += [(f"{k}.rate", f"{c} client(s): sessions/s", "1/s", HIGH, None),
+                (f"{k}.p50", f"{c} client(s): latency p50", "ms", LOW, None),
+                (f"{k}.p99", f"{c} client(s): latency p99", "ms", LOW, None),
+                (f"{k}.cpu_session", f"{c} client(s): server CPU per session", "ms", LOW, None)]
+    out.append(("8. IMAP flag updates and APPEND (one session per client)", None))
+    for c in p.get("store_clients", ()):
+        k = f"imapstore.c{c}"
+        out += [(f"{k}.rate", f"UID STORE ±FLAGS (\\Seen, \\Flagged, $Bench) on random "
+                 f"messages of 1,000, {c} client(s): ops/s", "1/s", HIGH, None),
+                (f"{k}.p99", f"UID STORE, {c} client(s): latency p99", "ms", LOW, None),
+                (f"{k}.cpu_us", f"UID STORE, {c} client(s): server CPU per STORE", "µs", LOW,
+                 None)]
+    for c in p.get("append_clients", ()):
+        k = f"imapappend.c{c}"
+        out += [(f"{k}.rate", f"APPEND of 4 KiB, {c} client(s): appends/s", "1/s", HIGH, None),
+                (f"{k}.p99", f"APPEND, {c} client(s): latency p99", "ms", LOW, None),
+                (f"{k}.cpu_ms", f"APPEND, {c} client(s): server CPU per APPEND", "ms", LOW,
+                 None)]
+    n = p.get("mixed_clients", 0)
+    out.append((f"9. IMAP mixed stress: {n} clients, each looping LOGIN, SELECT, FETCH 1:* "
+                "(UID FLAGS), UID FETCH BODY.PEEK[], UID STORE, STORE \\Deleted + EXPUNGE, "
+                f"APPEND, LOGOUT for {p.get('mixed_ms', 0) / 1000:g} s", None))
+    out += [("imapmixed.rate", "commands/s", "1/s", HIGH, (">=", 1.5)),
+            ("imapmixed.sessions", "sessions/s", "1/s", HIGH, None),
+            ("imapmixed.errors", "protocol errors (NO, BAD, unparsable or missing data)", "",
+             LOW, ("abs==", 0)),
+            ("imapmixed.cpu_us", "server CPU per command", "µs", LOW, None)]
+    n_big = f"{p['big_count']:,}"
+    out.append((f"10. IMAP on the big mailbox ({n_big} messages), warm, 1 client; Dovecot "
+                "without an FTS plugin", None))
+    out += [("imapbig.select", "SELECT INBOX", "ms", LOW, ("<=", 0.2)),
+            ("imapbig.fetch_flags", "FETCH 1:* (UID FLAGS)", "ms", LOW, ("<", 1)),
+            ("imapbig.fetch_env", "FETCH 1:* (ENVELOPE)", "ms", LOW, ("<", 1)),
+            ("imapbig.search_rare", "SEARCH BODY <a word in 1 message of 9,973>", "ms", LOW,
+             ("<=", 0.1)),
+            ("imapbig.search_common", "SEARCH BODY <a word in most messages>", "ms", LOW, None),
+            ("imapbig.search_subject", 'SEARCH SUBJECT "message 4242"', "ms", LOW, None),
+            ("imapbig.search_from", 'SEARCH FROM "sender" (matches all)', "ms", LOW, None)]
     return out
 
 
@@ -117,6 +166,8 @@ def goal_text(goal):
         return f"yubin ≤ {shown}"
     if op == "abs<":
         return f"yubin < {shown}"
+    if op == "abs==":
+        return f"yubin = {shown}"
     return f"ratio {op.replace('>=', '≥').replace('<=', '≤')} {shown}"
 
 
@@ -128,11 +179,13 @@ def goal_met(goal, y, d):
         ok = y <= v
     elif op == "abs<":
         ok = y < v
+    elif op == "abs==":
+        ok = y == v
     elif not d:
         return ""
     else:
         r = y / d
-        ok = r >= v if op == ">=" else r <= v
+        ok = r >= v if op == ">=" else r < v if op == "<" else r <= v
     return "✓" if ok else "✗"
 
 
@@ -165,7 +218,10 @@ CHART_ROWS = [
     ("lmtp.c1.rate", "LMTP 1c deliv/s"), ("lmtp.c8.rate", "LMTP 8c deliv/s"),
     ("lmtp.c8.cpu_delivery", "LMTP CPU/delivery"), ("big.cold.ms", "cold STAT"),
     ("big.warm.ms", "warm STAT"), ("idle.best.kib", "idle KiB/conn"),
-    ("idle.bests.kib", "idle TLS KiB/conn"),
+    ("idle.bests.kib", "idle TLS KiB/conn"), ("imap.c4.rate", "IMAP 4c sessions/s"),
+    ("imapmixed.rate", "IMAP mixed cmds/s"), ("imapbig.select", "IMAP big SELECT"),
+    ("imapbig.fetch_env", "FETCH 1:* ENVELOPE"), ("imapbig.search_rare", "SEARCH BODY"),
+    ("idle.imap.kib", "idle IMAP KiB/conn"),
 ]
 
 
@@ -185,7 +241,7 @@ def chart(res, p, path):
         adv = y / d if better == HIGH else d / y
         g = "NaN"
         values.append(adv)
-        if goal and goal[0] in (">=", "<="):
+        if goal and goal[0] in (">=", "<=", "<"):
             g = goal[1] if better == HIGH else 1 / goal[1]
             values.append(g)
         shown = f"{adv:.0f}" if adv >= 10 else f"{adv:.2g}"
@@ -318,12 +374,43 @@ def method_text(res, env, p):
         f"{m.get('fsync_t1', 0):.0f} ops/s with 1 thread and {m.get('fsync_t8', 0):.0f} "
         "ops/s with 8 threads (bench/fsyncloop.c, measured just before the LMTP runs; a "
         "shared virtual disk varies from minute to minute).",
+    ]
+    imap = [
+        "- **IMAP**: `bench/imapload.c` tags every command and reads every response up "
+        "to its tagged reply, following literals; a NO, a BAD, an unparsable response or "
+        "wrong data (a FETCH 1:* that misses a message, a BODY[] literal that differs from "
+        "RFC822.SIZE, an EXPUNGE that removes nothing) counts as an error and is reported "
+        "with its command. The mailboxes are hard-linked copies of Maildirs written as "
+        f"files (20 messages of ~4 KiB for the sessions and the mixed stress, "
+        f"{p.get('flag_msgs', 1000):,} of varied sizes for STORE; APPEND starts empty) and "
+        "each is indexed by one session on both servers before anything is measured; the "
+        "session workload's messages are \\Seen already, so its BODY[] fetches find the "
+        "same state every time. APPEND sends 4 KiB messages with a LITERAL+ literal "
+        "(RFC 7888; both servers offer it). yubin syncs an appended message to disk "
+        "before its OK (file, rename, directory); Dovecot keeps its default "
+        "`mail_fsync = optimized` for IMAP, which fsyncs every saved message file and its "
+        "index updates but not the directory. The mixed stress gives each client its own "
+        "user, so that nothing but the server can make a command fail; its mailboxes stay "
+        "at about 20 messages (one APPEND and one EXPUNGE per session).",
+        "- **Big mailbox over IMAP**: the same mailbox as workload 4, after two warm-up "
+        "sessions on each server (the first builds what each keeps for these commands, "
+        "the second lets Dovecot's cache take ENVELOPE, which it caches from the second "
+        "request on); then each command is timed by the client from sending it to its "
+        "tagged reply, in a new session each time (median of "
+        f"{p.get('imap_big_sessions', 0)}). The rare word is in one message of 9,973 and "
+        "nowhere else; Dovecot has no FTS plugin, so it reads every message. Both servers "
+        "must find the same number of messages for every SEARCH.",
+    ]
+    if any(k.startswith("imap") for k in res.data):
+        lines += imap
+    lines += [
         "- **Idle**: Dovecot has no POP3 hibernation, so its best idle figure is an IMAP "
         "session in IDLE moved to the imap-hibernate process "
         "(`imap_hibernate_timeout = 2s`; the then idle imap processes are stopped after "
-        "`idle_kill = 5 secs` and the measurement waits for that). "
-        "`fs.inotify.max_user_instances` is raised for the run (Dovecot needs one per "
-        "IDLE session) and restored after.",
+        "`idle_kill = 5 secs` and the measurement waits for that). yubin's IMAP "
+        "connections are measured the same way: LOGIN, SELECT INBOX, IDLE, and all of "
+        "them must answer DONE at the end. `fs.inotify.max_user_instances` is raised for "
+        "the run (Dovecot needs one per IDLE session) and restored after.",
     ]
     load = [m.get("load_before"), m.get("load_after")]
     if all(load):
@@ -396,9 +483,10 @@ need root and install what is missing (`dovecot-core`, `-pop3d`, `-imapd`,
 
 ## How it works
 
-- **Load generators** in C (`bench/pop3load.c`, `lmtpload.c`, `idleconn.c`,
-  `fsyncloop.c`, built by meson with the server) so that the client costs
-  less than the server it measures; each prints one `key=value` line.
+- **Load generators** in C (`bench/pop3load.c`, `lmtpload.c`, `imapload.c`,
+  `idleconn.c`, `fsyncloop.c`, built by meson with the server) so that the
+  client costs less than the server it measures; each prints one
+  `key=value` line.
 - **The driver** (`bench/run.py`, Python standard library) creates a
   temporary directory with a TLS certificate, one passwd-file for both
   servers, a private yubin (`workers = 2`) and a private Dovecot (`dovecot
@@ -432,9 +520,23 @@ need root and install what is missing (`dovecot-core`, `-pop3d`, `-imapd`,
    login+STAT with no index (cold) and later logins (warm), against a
    mailbox of 100 messages.
 5. Idle connections: 1,000 logged-in idle connections; memory (PSS) of all
-   server processes per connection, plain and TLS. Dovecot's IMAP
-   hibernation is its best case and is measured too.
+   server processes per connection, plain and TLS: POP3, and IMAP with
+   INBOX selected in IDLE (Dovecot's IMAP hibernation is its best case).
 6. CPU time per delivered or retrieved message.
+7. IMAP sessions with 1, 4 and 16 clients: LOGIN, SELECT INBOX, FETCH 1:*
+   (FLAGS UID RFC822.SIZE), FETCH of 3 random BODY[] (checked against
+   RFC822.SIZE), LOGOUT.
+8. IMAP flag updates (UID STORE +FLAGS/-FLAGS of \\Seen, \\Flagged and a
+   keyword on random messages) and APPEND of 4 KiB messages (LITERAL+),
+   1 and 4 clients.
+9. IMAP mixed stress: 50 clients, each looping LOGIN, SELECT, FETCH, STORE,
+   EXPUNGE, APPEND, LOGOUT for 10 s; commands/s and protocol errors.
+10. IMAP on the big mailbox: warm SELECT, FETCH 1:* (UID FLAGS), FETCH 1:*
+   (ENVELOPE), SEARCH BODY of a rare and a common word, SEARCH SUBJECT and
+   FROM.
+
+`make bench-quick` runs a small IMAP slice: 7 with 4 clients, 9 with 10
+clients for 2 s, 10 on 10,000 messages, and IMAP idle without TLS.
 
 """
 

@@ -152,6 +152,8 @@ class Yubin(Server):
 
     def __init__(self, root, tls, binary, users_text, workers=2):
         super().__init__(root, tls)
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
         self.binary = binary
         self.data_dir = make_dir(os.path.join(self.dir, "data"), owner_mail=True)
         make_dir(os.path.join(self.data_dir, "mail"), owner_mail=True, mode=0o700)
@@ -170,8 +172,8 @@ class Yubin(Server):
             "listen.pop3": f"127.0.0.1:{self.pop3_port}",
             "listen.pop3s": f"127.0.0.1:{self.pop3s_port}",
             "listen.lmtp": f"127.0.0.1:{self.lmtp_port}",
-            "listen.imap": f"127.0.0.1:{free_port()}",
-            "listen.imaps": "",
+            "listen.imap": f"127.0.0.1:{self.imap_port}",
+            "listen.imaps": f"127.0.0.1:{self.imaps_port}",
             "tls.cert": self.cert,
             "tls.key": self.key,
             "auth.default_scheme": "SHA512-CRYPT",

@@ -54,7 +54,7 @@ class Bench:
         figures = parse_kv(lines[-1]) if lines else {}
         if res.returncode != 0 or not figures:
             self.problem(server, f"{os.path.basename(cmd[0])} {' '.join(cmd[1:])}: "
-                                 f"exit {res.returncode}: {res.stderr.strip()[:300]}")
+                                 f"exit {res.returncode}: {res.stderr.strip()[:600]}")
         if not server.alive():
             self.problem(server, f"server died during {os.path.basename(cmd[0])}; log tail:\n"
                                  f"{server.log_tail()}")
@@ -106,6 +106,61 @@ class Bench:
         subprocess.run(["cp", "-al", master, dest], check=True)
         os.chown(dest, MAIL_UID, MAIL_GID)
         return dest
+
+    # -- IMAP -----------------------------------------------------------------
+    def imapload(self, srv, mode, users, nusers, clients, duration_ms=0, count=0, extra=(),
+                 timeout=600):
+        """Run imapload against srv's IMAP port; (figures, server CPU ns)."""
+        bound = ["-d", duration_ms] if duration_ms else ["-n", count]
+        return self.run(srv, self.tool(
+            "imapload", "-m", mode, "-p", srv.imap_port, "-u", users, "-U", nusers,
+            "-w", self.password, "-c", clients, *bound, *extra), timeout=timeout)
+
+    # Figures that need at least one successful session or operation are
+    # None without one (a failed run shows as "-", not as 0 ms).
+    def imap_sessions(self, srv, clients, duration_ms, users, nusers, msgs, bodies):
+        f, cpu = self.imapload(srv, "session", users, nusers, clients, duration_ms,
+                               extra=("-e", msgs, "-b", bodies))
+        n = f.get("ops", 0)
+        return {"rate": f.get("ops_per_s", 0), "p50": f.get("p50_ms") if n else None,
+                "p99": f.get("p99_ms") if n else None,
+                "cpu_session": cpu / n / 1e6 if n else None}
+
+    def imap_ops(self, srv, mode, clients, duration_ms, users, nusers, extra=()):
+        """store or append: one operation per sample; CPU per operation in
+        µs and ms."""
+        f, cpu = self.imapload(srv, mode, users, nusers, clients, duration_ms, extra=extra)
+        n = f.get("ops", 0)
+        return {"rate": f.get("ops_per_s", 0), "p50": f.get("p50_ms") if n else None,
+                "p99": f.get("p99_ms") if n else None,
+                "cpu_us": cpu / n / 1e3 if n else None, "cpu_ms": cpu / n / 1e6 if n else None,
+                "literal_plus": f.get("literal_plus", 0)}
+
+    def imap_mixed(self, srv, clients, duration_ms, users, nusers, keep):
+        """Commands/s counts commands answered OK; errors every NO, BAD,
+        unparsable reply or wrong data."""
+        f, cpu = self.imapload(srv, "mixed", users, nusers, clients, duration_ms,
+                               extra=("-e", keep))
+        n = f.get("commands", 0)
+        return {"rate": f.get("commands_per_s", 0), "sessions": f.get("ops_per_s", 0),
+                "errors": f.get("errors", 0), "p99": f.get("p99_ms") if n else None,
+                "cpu_us": cpu / n / 1e3 if n else None}
+
+    def imap_script(self, srv, user, commands, sessions, timeout=1800):
+        """Each command's median time (ms) over sessions sessions, and how
+        many FETCH responses or SEARCH results it had."""
+        extra = []
+        for c in commands:
+            extra += ["-x", c]
+        f, cpu = self.imapload(srv, "script", user, 0, 1, count=sessions,
+                               extra=extra + ["-t", timeout], timeout=timeout * sessions)
+        n = f.get("ops", 0)
+        out = {"cpu_session": cpu / n / 1e6 if n else None}
+        for i in range(len(commands)):
+            ok = f.get(f"c{i}_n", 0) > 0  # answered OK at least once
+            out[f"c{i}"] = f.get(f"c{i}_p50_ms") if ok else None
+            out[f"c{i}_count"] = f.get(f"c{i}_fetches", 0) + f.get(f"c{i}_hits", 0)
+        return out
 
     # -- 5. idle connections ------------------------------------------------
     def idle(self, srv, proto, tls, conns, users, settle_s, hibernate_wait_s=0):
