@@ -65,6 +65,8 @@ struct search_ctx {
 	struct buf text;   /* decoded text of the body */
 	bool text_loaded;
 	bool any_recent_flag;
+	struct mime_tree *tree; /* the cached structure, when there is one */
+	bool tree_tried;
 };
 
 static void key_free(struct key *k)
@@ -365,8 +367,60 @@ static void search_load_header(struct search_ctx *c)
 	buf_deinit(&raw);
 }
 
+/* The envelope field a header key names, or -1. */
+static int search_env_field(const char *field)
+{
+	static const struct {
+		const char *name;
+		int field;
+	} map[] = {{"Subject", MIME_ENV_SUBJECT}, {"From", MIME_ENV_FROM}, {"To", MIME_ENV_TO},
+		   {"Cc", MIME_ENV_CC}, {"Bcc", MIME_ENV_BCC}};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(map[i].name, field) == 0)
+			return map[i].field;
+	return -1;
+}
+
+/*
+ * SUBJECT, FROM, TO, CC, BCC from the message's cached structure, which
+ * keeps those fields' raw values (what FETCH ENVELOPE is made from): no
+ * file is read. -1 when there is no complete cached structure.
+ */
+static int search_header_cached(struct search_ctx *c, int env_field, const char *needle)
+{
+	if (!c->tree_tried) {
+		c->tree_tried = true;
+		void *data;
+		size_t len;
+		if (store_mailbox_cache_get(c->s->mb, c->seq, &data, &len) == STORE_OK) {
+			c->tree = mime_tree_deserialize(data, len);
+			free(data);
+		}
+	}
+	const struct mime_tree *t = c->tree;
+	if (t == NULL || t->nparts == 0 || (t->flags & MIME_TREE_LIMITED))
+		return -1;
+	const struct mime_list env = t->parts[0].env;
+	for (uint32_t i = env.first; i < env.first + env.count && i < t->nenv; i++) {
+		if ((int)t->env[i].field != env_field)
+			continue;
+		struct buf dec;
+		buf_init(&dec, 0);
+		mime_header_decode(mime_str_ptr(t, t->env[i].value), t->env[i].value.len, &dec);
+		bool hit = contains_ci(dec.ptr != NULL ? dec.ptr : "", dec.len, needle);
+		buf_deinit(&dec);
+		if (hit)
+			return 1;
+	}
+	return 0;
+}
+
 static bool search_header(struct search_ctx *c, const char *field, const char *needle)
 {
+	int env_field = search_env_field(field);
+	int cached = env_field >= 0 ? search_header_cached(c, env_field, needle) : -1;
+	if (cached >= 0)
+		return cached == 1;
 	search_load_header(c);
 	size_t pos = 0;
 	struct mime_header_field f;
@@ -717,6 +771,7 @@ bool imap_search_run(struct imap_session *s, const struct imap_arg *args, size_t
 	uint32_t *hits = xcalloc(count + 1, sizeof(uint32_t));
 	size_t nh = 0;
 	uint64_t maxmod = 0;
+	store_mailbox_batch_begin(s->mb); /* one read transaction for the cache */
 	for (size_t seq = 1; seq <= count; seq++) {
 		struct search_ctx c = {.s = s, .seq = seq, .m = store_mailbox_msg(s->mb, seq)};
 		buf_init(&c.header, 0);
@@ -728,7 +783,9 @@ bool imap_search_run(struct imap_session *s, const struct imap_arg *args, size_t
 		}
 		buf_deinit(&c.header);
 		buf_deinit(&c.text);
+		mime_tree_free(&c.tree);
 	}
+	store_mailbox_batch_end(s->mb);
 	key_free(prog);
 	*seqs_r = hits;
 	*n_r = nh;

@@ -300,3 +300,35 @@ def test_search_body_full_text_index(server):
     assert db.execute("SELECT count(*) FROM fts_done").fetchone()[0] == 4
     assert len(db.execute("SELECT rowid FROM fts WHERE fts MATCH 'meeting'").fetchall()) == 1
     db.close()
+
+
+def test_search_header_keys_from_cached_structure(server):
+    """Header keys give the same answers whether the message's structure is
+    cached (after FETCH ENVELOPE) or not: folded, encoded and repeated
+    fields, and a field the envelope does not keep."""
+    server.deliver("alice", (
+        b"From: =?utf-8?q?J=C3=BCrgen?= <j@example.org>\r\nTo: a@example.org,\r\n"
+        b" b@example.net\r\nCc: c@example.org\r\nSubject: a long subject\r\n"
+        b" folded over =?utf-8?b?ZMO8cmVy?= lines\r\nX-Tag: blue\r\n\r\nbody\r\n"))
+    server.deliver("alice", msg(2))
+    m = login(server)
+    m.select("INBOX")
+    queries = [("SUBJECT", '"subject folded"'), ("SUBJECT", "dürer".encode()),
+               ("FROM", "Jürgen".encode()), ("TO", "b@example.net"), ("CC", "c@example"),
+               ("SUBJECT", '"message 2"'),
+               ("FROM", "nobody"), ("HEADER", "X-Tag", "blue")]
+
+    def run():
+        out = []
+        for q in queries:
+            if isinstance(q[-1], bytes):
+                m.literal = q[-1]
+                out.append(m.search("UTF-8", *q[:-1])[1])
+            else:
+                out.append(m.search(None, *q)[1])
+        return out
+    before = run()
+    assert before == [[b"1"], [b"1"], [b"1"], [b"1"], [b"1"], [b"2"], [b""], [b"1"]], before
+    m.fetch("1:*", "(ENVELOPE)")  # now the structure is cached
+    assert run() == before
+    m.logout()
