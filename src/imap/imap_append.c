@@ -11,6 +11,7 @@
 #include "daemon/server_env.h"
 #include "lib/mem.h"
 #include "net/conn.h"
+#include "net/workpool.h"
 #include "store/store_imap.h"
 #include "store/store_quota.h"
 
@@ -71,6 +72,104 @@ static bool imap_parse_datetime(const struct imap_arg *a, time_t *t_r)
 	return true;
 }
 
+/*
+ * The message is written and fsynced on the pool, so that a slow disk
+ * holds up only this session, not the worker's other connections. The
+ * session is busy meanwhile (no other command of it runs); if it is closed
+ * before the job is done, the job takes over its store (imap_append_orphan).
+ */
+struct imap_append_job {
+	struct imap_session *s; /* NULL once the session is gone */
+	struct store_user *store;
+	struct store_mailbox *orphan_mb; /* the session's, if it went away */
+	uint64_t quota;
+	char *name;
+	struct store_spool *spool;
+	unsigned flags;
+	char **kw;
+	size_t nkw;
+	time_t date;
+	enum store_error err;
+	uint32_t validity, uid;
+};
+
+static void imap_append_job_free(struct imap_append_job *job)
+{
+	for (size_t i = 0; i < job->nkw; i++)
+		free(job->kw[i]);
+	free(job->kw);
+	free(job->name);
+	store_spool_free(&job->spool);
+	if (job->s == NULL) {
+		store_mailbox_close(&job->orphan_mb);
+		store_user_close(&job->store);
+	}
+	free(job);
+}
+
+static void imap_append_work(void *arg)
+{
+	struct imap_append_job *job = arg;
+	/* RFC 9208 4.3.1: over quota.storage is NO [OVERQUOTA] */
+	job->err = store_quota_check(job->store, job->quota,
+				     store_quota_message_size(NULL, 0, job->spool));
+	if (job->err == STORE_OK)
+		job->err = store_append(job->store, job->name, job->spool, job->flags,
+					(const char *const *)job->kw, job->nkw, job->date,
+					&job->validity, &job->uid);
+}
+
+static void imap_append_done(void *arg)
+{
+	struct imap_append_job *job = arg;
+	struct imap_session *s = job->s;
+	if (s != NULL) {
+		s->append_job = NULL;
+		if (job->err == STORE_ERR_NOTFOUND)
+			imap_tagged(s, "NO [TRYCREATE] No such mailbox.");
+		else if (job->err == STORE_OK)
+			imap_tagged(s, "OK [APPENDUID %u %u] APPEND completed.", job->validity,
+				    job->uid);
+		else
+			imap_store_error(s, job->err, "APPEND");
+		imap_busy_end(s);
+	}
+	imap_append_job_free(job);
+}
+
+static void imap_append_submit(struct imap_session *s, char *name, struct store_spool *spool,
+			       unsigned flags, const char **kw, size_t nkw, time_t date)
+{
+	struct imap_append_job *job = xmalloc(sizeof(*job));
+	job->s = s;
+	job->store = s->store;
+	job->quota = s->env->cfg->quota_storage;
+	job->name = name;
+	job->spool = spool;
+	job->flags = flags;
+	job->kw = xcalloc(nkw + 1, sizeof(char *)); /* the command's strings go away */
+	for (size_t i = 0; i < nkw; i++)
+		job->kw[i] = xstrdup(kw[i]);
+	job->nkw = nkw;
+	job->date = date;
+	s->append_job = job;
+	imap_busy_begin(s);
+	workpool_submit(s->env->pool, imap_append_work, imap_append_done, job);
+}
+
+void imap_append_orphan(struct imap_session *s)
+{
+	struct imap_append_job *job = s->append_job;
+	if (job == NULL)
+		return;
+	/* the job still uses the store: it closes it when it is done */
+	job->s = NULL;
+	job->orphan_mb = s->mb;
+	s->mb = NULL;
+	s->store = NULL;
+	s->append_job = NULL;
+}
+
 void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct store_spool *spool = s->append_spool;
@@ -108,19 +207,9 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	} else if (s->append_error != 0) {
 		imap_tagged(s, "NO [UNAVAILABLE] Temporary failure storing the message.");
 	} else {
-		uint32_t validity = 0, uid = 0;
-		/* RFC 9208 4.3.1: over quota.storage is NO [OVERQUOTA] */
-		enum store_error err = store_quota_check(s->store, s->env->cfg->quota_storage,
-							 store_quota_message_size(NULL, 0, spool));
-		if (err == STORE_OK)
-			err = store_append(s->store, name, spool, flags, kw, nkw, date, &validity,
-					   &uid);
-		if (err == STORE_ERR_NOTFOUND)
-			imap_tagged(s, "NO [TRYCREATE] No such mailbox.");
-		else if (err == STORE_OK)
-			imap_tagged(s, "OK [APPENDUID %u %u] APPEND completed.", validity, uid);
-		else
-			imap_store_error(s, err, "APPEND");
+		imap_append_submit(s, name, spool, flags, kw, nkw, date);
+		name = NULL;
+		spool = NULL;
 	}
 	free(name);
 	free(kw);

@@ -17,6 +17,7 @@
 #include "net/addrlimit.h"
 #include "net/conn.h"
 #include "net/tls.h"
+#include "net/workpool.h"
 #include "store/store.h"
 #include "store/store_imap.h"
 
@@ -432,6 +433,16 @@ void imap_sasl_line(struct imap_session *s, const char *line, size_t len)
 	imap_auth_run(s, ex, line, len);
 }
 
+static void imap_store_close_work(void *arg)
+{
+	struct store_user *u = arg;
+	store_user_close(&u);
+}
+
+static void imap_store_close_done(void *arg)
+{
+}
+
 void imap_auth_session_free(struct imap_session *s)
 {
 	if (s->delay_ev != NULL) {
@@ -439,5 +450,12 @@ void imap_auth_session_free(struct imap_session *s)
 		s->delay_ev = NULL;
 	}
 	imap_exchange_free(&s->sasl);
+	if (s->store != NULL && s->env->pool != NULL) {
+		/* Closing the index may checkpoint its WAL (fsyncs): on the
+		 * pool, not in the loop that serves everyone else. (At worker
+		 * exit the pool is gone first: then here.) */
+		workpool_submit(s->env->pool, imap_store_close_work, imap_store_close_done, s->store);
+		s->store = NULL;
+	}
 	store_user_close(&s->store);
 }

@@ -25,6 +25,7 @@ struct store_user;
 struct store_mailbox;
 struct store_spool;
 struct buf;
+struct imap_append_job;
 
 /* RFC 9051 3: the connection states. */
 enum imap_state {
@@ -74,9 +75,10 @@ struct imap_session {
 	size_t reported_exists; /* the EXISTS count the client knows */
 	bool uid_cmd;           /* the command came as "UID <command>" */
 
-	/* APPEND streaming a literal into a spool */
+	/* APPEND streaming a literal into a spool, then stored on the pool */
 	struct store_spool *append_spool;
 	int append_error; /* enum store_error of a failed spool write, 0 = none */
+	struct imap_append_job *append_job;
 
 	/* IDLE */
 	bool idling;
@@ -189,6 +191,9 @@ bool imap_append_literal_wanted(struct imap_session *s, const struct imap_comman
 void imap_append_start(struct imap_session *s);
 void imap_append_data(struct imap_session *s, const char *data, size_t len);
 void imap_append_abort(struct imap_session *s);
+/* The session is closing while its APPEND runs on the pool: the job
+ * takes over the store and the selected mailbox, and frees them. */
+void imap_append_orphan(struct imap_session *s);
 void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_idle(struct imap_session *s, const struct imap_command *cmd);
 void imap_idle_line(struct imap_session *s, const char *line, size_t len);

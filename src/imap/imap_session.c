@@ -365,6 +365,7 @@ static void imap_on_closed(struct conn *c, void *ctx, const char *reason)
 			 (unsigned long long)conn_bytes_in(c), (unsigned long long)conn_bytes_out(c));
 	imap_idle_free(s);
 	imap_append_abort(s);
+	imap_append_orphan(s);
 	imap_close_selected(s);
 	imap_seqset_deinit(&s->saved);
 	imap_auth_session_free(s);
