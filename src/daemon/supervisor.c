@@ -73,6 +73,7 @@ static void supervisor_raise_fd_limit(void)
 
 static pid_t supervisor_spawn(struct supervisor *sv, unsigned index)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		log_error("event=fork_failed error=\"%s\"", strerror(errno));
@@ -90,6 +91,7 @@ static pid_t supervisor_spawn(struct supervisor *sv, unsigned index)
 		.drop_privileges = sv->drop,
 		.uid = sv->uid,
 		.gid = sv->gid,
+		.supervisor = parent,
 	};
 	/* exit(), not _exit(): LeakSanitizer checks the worker at exit */
 	exit(worker_main(&p));

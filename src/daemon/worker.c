@@ -223,10 +223,6 @@ int worker_main(const struct worker_params *p)
 	char role[32];
 	snprintf(role, sizeof(role), "worker=%u", p->index);
 	log_set_role(role);
-	/* Die with the supervisor rather than serve on unsupervised. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() == 1)
-		return 1;
 	if (p->drop_privileges) {
 		char *err = NULL;
 		if (!privdrop_switch(p->uid, p->gid, &err)) {
@@ -235,6 +231,14 @@ int worker_main(const struct worker_params *p)
 			return 1;
 		}
 	}
+	/* Die with the supervisor rather than serve on unsupervised. After
+	 * the privilege drop: changing credentials clears the parent-death
+	 * signal (prctl(2)). Then check the parent is still the one that
+	 * forked us: it may have died before the signal was armed (and a
+	 * subreaper, not init, may have adopted us). */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != p->supervisor)
+		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	struct worker w;
 	memset(&w, 0, sizeof(w));

@@ -29,6 +29,7 @@ struct worker_params {
 	bool drop_privileges;
 	uid_t uid;
 	gid_t gid;
+	pid_t supervisor; /* the parent, to notice if it died before we looked */
 };
 
 /* Runs in the child after fork(); returns the process exit status. */
