@@ -725,3 +725,114 @@ class Checker:
             if uidl != uidl_for_base(base):
                 self.ledger.violation(f"{user}: index UIDL {uidl} for {base}")
             self.ledger.saw_uid(user, uidvalidity, uid, by_base[base])
+
+
+# ---------------------------------------------------------------- fault injection
+
+
+def build_dir():
+    """The build directory of the binary under test ($YUBIN_BIN is
+    BUILD/yubin or BUILD/src/yubin)."""
+    d = pathlib.Path(YUBIN).parent
+    return d.parent if d.name == "src" else d
+
+
+def fault_shim():
+    """Path of the LD_PRELOAD library (tests/fault/fault_shim.c), built
+    on demand in the binary's build directory."""
+    bdir = build_dir()
+    shim = bdir / "tests" / "fault" / "yubin_fault.so"
+    if not shim.exists() and (bdir / "build.ninja").exists():
+        subprocess.run(["ninja", "-C", str(bdir), "tests/fault/yubin_fault.so"],
+                       capture_output=True, timeout=300)
+    assert shim.exists(), f"{shim} missing: ninja -C {bdir} tests/fault/yubin_fault.so"
+    return shim
+
+
+def shim_env(shim, **rules):
+    """Environment for a process that runs with the shim preloaded."""
+    env = {"LD_PRELOAD": str(shim),
+           # an ASan binary wants its runtime first; the shim has none
+           "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    env.update({k: str(v) for k, v in rules.items()})
+    return env
+
+
+class Tmpfs:
+    """A small tmpfs mounted on path (root only), unmounted on exit."""
+
+    def __init__(self, path, size="2m", owner="mail"):
+        self.path, self.size, self.owner = pathlib.Path(path), size, owner
+
+    def __enter__(self):
+        import pwd
+        pw = pwd.getpwnam(self.owner)
+        self.path.mkdir(parents=True, exist_ok=True)
+        opts = f"size={self.size},mode=0755,uid={pw.pw_uid},gid={pw.pw_gid}"
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "yubin-fault", str(self.path)],
+                             capture_output=True)
+        if res.returncode != 0:
+            raise OSError(f"mount failed: {res.stderr.decode(errors='replace').strip()}")
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", "-l", str(self.path)], capture_output=True)
+
+    def fill(self, name="filler", leave=0):
+        """Write a file until the file system is full; then give back
+        `leave` bytes. Returns the file's path."""
+        path = self.path / name
+        chunk = b"\0" * 65536
+        with open(path, "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(chunk)
+            except OSError as e:
+                if e.errno != 28:  # ENOSPC
+                    raise
+        if leave:
+            size = path.stat().st_size
+            os.truncate(path, max(0, size - leave))
+        return path
+
+
+def lmtp_transaction(srv, rcpts, body, sender="fault@example.net"):
+    """One LMTP transaction over a raw socket: (reply to DATA, [one reply
+    per accepted recipient], client) - each reply as (code, text); the
+    client is left open for more commands."""
+    c = srv.raw(srv.lmtp_port)
+
+    def reply():
+        lines = []
+        while True:
+            line = c.readline()
+            if not line:
+                return (0, b"".join(lines))
+            lines.append(line)
+            if line[3:4] != b"-":
+                return (int(line[:3]), b"".join(lines))
+
+    assert reply()[0] == 220
+    c.send(b"LHLO fault.example\r\n")
+    assert reply()[0] == 250
+    c.send(b"MAIL FROM:<" + sender.encode() + b">\r\n")
+    assert reply()[0] == 250
+    accepted = 0
+    for r in rcpts:
+        c.send(b"RCPT TO:<" + r.encode() + b">\r\n")
+        accepted += reply()[0] == 250
+    c.send(b"DATA\r\n")
+    data_reply = reply()
+    if data_reply[0] != 354:
+        return data_reply, [], c
+    stuffed = re.sub(rb"(?m)^\.", b"..", body)
+    c.send(stuffed + b".\r\n")
+    return data_reply, [reply() for _ in range(accepted)], c
+
+
+def lmtp_cmd(c, line):
+    c.send(line + b"\r\n")
+    out = c.readline()
+    while out[3:4] == b"-":
+        out = c.readline()
+    return int(out[:3]) if out[:3].isdigit() else 0
