@@ -2,8 +2,10 @@
 
 `fault_server` is tests/integration's make_server with a FaultServer
 (its own process group, so it can be SIGKILLed as a whole); see
-faultlib.py. Run with `/usr/bin/python3 -m pytest tests/fault`; the
-binary under test is $YUBIN_BIN as for the integration tests, and
+faultlib.py. Run with `/usr/bin/python3 -m pytest tests/fault`, in a
+pytest run of its own (tests/integration's files import their conftest by
+name, and two conftest modules cannot both be "conftest"); the binary
+under test is $YUBIN_BIN as for the integration tests, and
 YUBIN_TEST_LONG=1 selects the long variants (`make test-long`).
 """
 import json

@@ -95,12 +95,29 @@ class FaultServer(Server):
         raise AssertionError(f"server did not start: {self.log_text()[-3000:]}")
 
     def worker_pids(self):
-        pid = self.proc.pid
-        try:
-            with open(f"/proc/{pid}/task/{pid}/children") as f:
-                return [int(x) for x in f.read().split()]
-        except OSError:
-            return []
+        """The supervisor's live children (its workers)."""
+        out = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid and fields[0] != "Z":
+                out.append(int(entry))
+        return sorted(out)
+
+    def wait_workers(self, n, timeout=10):
+        """The worker pids once there are n of them (start-up forks them
+        after the ports already accept connections)."""
+        deadline = time.time() + timeout
+        while True:
+            pids = self.worker_pids()
+            if len(pids) >= n or time.time() > deadline:
+                return pids
+            time.sleep(0.02)
 
     def group_alive(self):
         """Pids still in the server's process group (zombies excluded)."""

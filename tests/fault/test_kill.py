@@ -23,8 +23,10 @@ then restarts the server on the same data and checks (faultlib.Checker):
     rows, UIDs are below UIDNEXT, UIDNEXT never goes back, a UID never
     names another message and UIDVALIDITY never changes
 Rounds: YUBIN_FAULT_ROUNDS (default 24, 300 with YUBIN_TEST_LONG=1);
-the random seed is YUBIN_FAULT_SEED (printed, so a failure can be replayed).
+the random seed is YUBIN_FAULT_SEED (printed, so a failure can be replayed);
+YUBIN_FAULT_MODES=group,worker limits the kinds of kill.
 """
+import os
 import random
 import threading
 import time
@@ -55,10 +57,11 @@ def run_round(srv, ledger, rnd, stats, problems):
         stats["deliver_kill_one"] = 1
         time.sleep(rnd.uniform(0.0, 0.2))
 
-    mode = rnd.choice(MODES)
+    modes = [m for m in MODES if m in os.environ.get("YUBIN_FAULT_MODES", ",".join(MODES))]
+    mode = rnd.choice(modes)
     stats["mode"] = mode
     if mode == "worker":
-        before = set(srv.worker_pids())
+        before = set(srv.wait_workers(2))
         victim = srv.kill_worker()
         deadline = time.time() + 5
         while time.time() < deadline:

@@ -38,7 +38,7 @@ def raise_nofile(needed):
 
 def worker_rss_kib(srv):
     total = 0
-    for pid in srv.worker_pids():
+    for pid in srv.wait_workers(2):
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):

@@ -35,8 +35,14 @@ def status(pid):
 
 
 def assert_unprivileged(pid, what):
+    """A freshly forked worker is still the supervisor's image for a
+    moment: give it up to two seconds to drop, then check everything."""
     mail = pwd.getpwnam("mail")
+    deadline = time.time() + 2
     st = status(pid)
+    while st["Uid"][0] == "0" and time.time() < deadline:
+        time.sleep(0.02)
+        st = status(pid)
     assert st["Uid"] == [str(mail.pw_uid)] * 4, (what, st["Uid"])
     assert st["Gid"] == [str(mail.pw_gid)] * 4, (what, st["Gid"])
     assert set(st["Groups"]) <= {str(mail.pw_gid)}, (what, st["Groups"])
@@ -47,7 +53,7 @@ def assert_unprivileged(pid, what):
 
 def test_workers_and_deliver_run_unprivileged(fault_server, record):
     srv = fault_server(workers=2)
-    pids = srv.worker_pids()
+    pids = srv.wait_workers(2)
     assert len(pids) == 2
     for pid in pids:
         st = assert_unprivileged(pid, f"worker {pid}")
