@@ -26,6 +26,7 @@ Rounds: YUBIN_FAULT_ROUNDS (default 24, 300 with YUBIN_TEST_LONG=1);
 the random seed is YUBIN_FAULT_SEED (printed, so a failure can be replayed);
 YUBIN_FAULT_MODES=group,worker limits the kinds of kill.
 """
+import json
 import os
 import random
 import threading
@@ -103,6 +104,7 @@ def test_kill9_rounds(fault_server, record):
     checker = Checker(srv, ledger, USER_NAMES)
     totals = {}
     problems = []  # liveness failures: reported at the end, the rounds go on
+    peaks = {"max_restart_ms": 0, "max_mailbox": 0}
     started = time.time()
     for r in range(rounds):
         stats = {}
@@ -118,6 +120,10 @@ def test_kill9_rounds(fault_server, record):
             raise AssertionError(f"round {r} (seed {seed}, stats {stats}): {e}\n"
                                  f"server warnings and errors:\n" + "\n".join(log[-20:])) from None
         stats["mailbox"] = sum(sizes.values())
+        # one line per round: shown with -s, and on failure with the rest
+        print(json.dumps({"round": r, **stats}, sort_keys=True))
+        peaks["max_restart_ms"] = max(peaks["max_restart_ms"], stats["restart_ms"])
+        peaks["max_mailbox"] = max(peaks["max_mailbox"], stats["mailbox"])
         for k, v in stats.items():
             if isinstance(v, (int, float)) and k != "mailbox":
                 totals[k] = totals.get(k, 0) + v
@@ -131,7 +137,7 @@ def test_kill9_rounds(fault_server, record):
            acked=acked, messages=len(ledger.msgs), tmp_files_left=tmp_left,
            avg_restart_ms=round(totals.pop("restart_ms", 0) / max(rounds, 1)),
            lingering_workers=len(problems), came_back_after_expunge=ledger.renumbered,
-           **totals)
+           **peaks, **totals)
     assert not problems, f"{len(problems)} of {totals.get('mode_supervisor')} rounds: {problems[0]}"
     # the test must have exercised what it claims to
     assert acked > rounds, totals
