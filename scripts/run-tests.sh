@@ -1,9 +1,23 @@
 #!/bin/sh
 # run-tests.sh - `make test`: build and run every test twice, once in the
 # normal build and once under AddressSanitizer + UndefinedBehaviorSanitizer,
-# plus a short fuzz smoke run when clang is available. The last line is
-# "N passed, N failed"; the exit status is non-zero on any failure.
+# then the reliability tests (tests/fault: kill -9, full disk, I/O errors,
+# overload, privileges; normal build only), plus a short fuzz smoke run
+# when clang is available. The last line is "N passed, N failed"; the exit
+# status is non-zero on any failure.
+#
+#   scripts/run-tests.sh          what `make test` runs
+#   scripts/run-tests.sh --long   `make test-long`: the same, with hundreds
+#                                 of kill -9 rounds and 10,000 connections
 set -u
+case ${1:-} in
+--long) export YUBIN_TEST_LONG=1 ;;
+'') ;;
+*)
+	echo "usage: $0 [--long]" >&2
+	exit 2
+	;;
+esac
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PY=/usr/bin/python3 # Debian's python, which has python3-pytest
@@ -37,10 +51,21 @@ integration() { # integration BINARY LABEL
 		--junitxml="$RESULTS/integration-$2.xml" -o junit_family=xunit1 || status=1
 }
 
+fault() { # fault BINARY: the reliability tests, and the figures they measured
+	note "reliability tests (tests/fault${YUBIN_TEST_LONG:+, long})"
+	YUBIN_BIN="$1" YUBIN_FAULT_STATS="$RESULTS/fault-stats.jsonl" \
+		$PY -m pytest -q -p no:cacheprovider tests/fault \
+		--junitxml="$RESULTS/fault.xml" -o junit_family=xunit1 || status=1
+	if [ -f "$RESULTS/fault-stats.jsonl" ]; then
+		sed 's/^/  figures: /' "$RESULTS/fault-stats.jsonl"
+	fi
+}
+
 note "build"
 build build || { echo "0 passed, 1 failed"; exit 1; }
 unit build normal
 integration "$ROOT/build/yubin" normal
+fault "$ROOT/build/yubin"
 
 note "build with AddressSanitizer and UndefinedBehaviorSanitizer"
 if build build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug; then

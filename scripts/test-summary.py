@@ -4,6 +4,7 @@
 Reads, from the results directory given as argument:
   unit-*.json         meson test logs; cmocka prints TAP, one line per test
   integration-*.xml   pytest JUnit XML
+  fault.xml           pytest JUnit XML of the reliability tests (tests/fault)
   fuzz.out            one "fuzz NAME ok|FAILED" line per harness
   *.failed            a step that could not run counts as one failure
 Prints one line per suite, then "N passed, N failed" as the last line, and
@@ -55,7 +56,7 @@ def main():
     rows = []
     for p in sorted(d.glob("unit-*.json")):
         rows.append((p.stem, *unit_counts(p)))
-    for p in sorted(d.glob("integration-*.xml")):
+    for p in sorted(d.glob("integration-*.xml")) + sorted(d.glob("fault.xml")):
         rows.append((p.stem, *junit_counts(p)))
     fuzz = d / "fuzz.out"
     if fuzz.exists():
