@@ -70,6 +70,13 @@ struct conn {
 	struct conn_deflate *z;
 	struct evbuffer *zin, *zout;
 
+	/* A command line that has begun must end within the idle timeout:
+	 * the bufferevent's read timeout restarts with every byte, so a
+	 * client dripping one byte a second would otherwise stay forever.
+	 * Created the first time a partial line is left over. */
+	struct event *deadline;
+	bool deadline_armed;
+
 	struct conn *prev, *next; /* all connections */
 	struct conn *next_queued; /* kick or reap list */
 };
@@ -88,6 +95,7 @@ struct conn_loop {
 };
 
 static void conn_install_bev(struct conn *c, struct bufferevent *bev);
+static void conn_check_partial(struct conn *c, bool progress);
 static void conn_flush(struct conn *c);
 static bool conn_inflate_input(struct conn *c);
 static bool conn_inflate_waiting(struct conn *c);
@@ -143,6 +151,8 @@ static void conn_free_now(struct conn *c)
 	conn_slot_release(loop, c->id);
 	loop->count--;
 	c->h->closed(c, c->ctx, c->close_reason);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	if (!c->bev_owns_fd)
@@ -165,8 +175,10 @@ static void conn_loop_on_wake(evutil_socket_t fd, short what, void *arg)
 		c->queued = false;
 		if (c->closing || c->paused || c->handshaking || !conn_inflate_input(c))
 			continue;
-		if (evbuffer_get_length(conn_input(c)) > 0)
+		size_t before = evbuffer_get_length(conn_input(c));
+		if (before > 0)
 			c->h->input(c, c->ctx);
+		conn_check_partial(c, evbuffer_get_length(conn_input(c)) < before);
 		/* Compressed input held back until the session made room. */
 		if (!c->closing && !c->paused && conn_inflate_waiting(c))
 			conn_kick(c);
@@ -253,8 +265,11 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
 		return;
 	if (c->paused || c->handshaking)
 		return;
+	size_t before = evbuffer_get_length(conn_input(c));
 	if (c->z == NULL || evbuffer_get_length(c->zin) > 0)
 		c->h->input(c, c->ctx);
+	if (!c->closing)
+		conn_check_partial(c, evbuffer_get_length(conn_input(c)) < before);
 	if (!c->closing && !c->paused && conn_inflate_waiting(c))
 		conn_kick(c);
 }
@@ -338,6 +353,43 @@ static void conn_count_in(struct evbuffer *buf, const struct evbuffer_cb_info *i
 static void conn_count_out(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
 	((struct conn *)arg)->bytes_out += info->n_deleted;
+}
+
+static void conn_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	c->deadline_armed = false;
+	if (c->closing)
+		return;
+	log_debug("event=slow_client remote=%s", c->peer_ip);
+	c->close_reason = "timeout";
+	conn_close(c, false);
+}
+
+/* After the session has taken what it could: bytes left over are the
+ * start of a line (or command) still coming. The deadline runs from the
+ * first of them and restarts whenever the session consumed something
+ * (a slow but steady upload is progress; one byte a second of a line
+ * that never ends is not); it is off while the session is busy. */
+static void conn_check_partial(struct conn *c, bool progress)
+{
+	if (c->closing || c->timeout == 0)
+		return;
+	if (progress && c->deadline_armed) {
+		evtimer_del(c->deadline);
+		c->deadline_armed = false;
+	}
+	bool partial = !c->paused && evbuffer_get_length(conn_input(c)) > 0;
+	if (partial && !c->deadline_armed) {
+		if (c->deadline == NULL)
+			c->deadline = evtimer_new(c->loop->base, conn_on_deadline, c);
+		struct timeval tv = {.tv_sec = c->timeout, .tv_usec = 0};
+		evtimer_add(c->deadline, &tv);
+		c->deadline_armed = true;
+	} else if (!partial && c->deadline_armed) {
+		evtimer_del(c->deadline);
+		c->deadline_armed = false;
+	}
 }
 
 static void conn_apply_timeout(struct conn *c)
@@ -711,6 +763,7 @@ void conn_pause_input(struct conn *c)
 		return;
 	c->paused = true;
 	bufferevent_disable(c->bev, EV_READ);
+	conn_check_partial(c, false); /* a busy session's clock is stopped */
 }
 
 void conn_resume_input(struct conn *c)

@@ -40,6 +40,7 @@ struct deliver {
 	const char *user;
 	const char *folder;
 	int dir_fd;      /* the folder's directory */
+	int tmp_fd, sub_fd; /* its tmp/ and sub/, opened without following links */
 	const char *sub; /* "new", or "cur" for a message with flags (APPEND) */
 	const char *info; /* appended to the name in sub/: "" or ":2,<flags>" */
 	time_t mtime;     /* 0, or the internal date to give the file */
@@ -127,8 +128,8 @@ static int deliver_create_tmp(struct deliver *d, char tmp_path[MAILDIR_NAME_SIZE
 {
 	for (int i = 0; i < DELIVER_NAME_TRIES; i++) {
 		maildir_name_new(d->name, d->host, d->size, d->vsize);
-		snprintf(tmp_path, MAILDIR_NAME_SIZE + 4, "tmp/%s", d->name);
-		int fd = openat(d->dir_fd, tmp_path,
+		snprintf(tmp_path, MAILDIR_NAME_SIZE + 4, "%s", d->name);
+		int fd = openat(d->tmp_fd, tmp_path,
 		                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
@@ -147,10 +148,10 @@ static int deliver_write_body(int fd, const char *prefix, size_t prefix_len,
 	return deliver_write_all(fd, body->mem, body->mem_len);
 }
 
-/* sub/<name><info>: where the message becomes visible. */
+/* <name><info> in sub/: where the message becomes visible. */
 static void deliver_final_path(const struct deliver *d, char *out, size_t size)
 {
-	snprintf(out, size, "%s/%s%s", d->sub, d->name, d->info);
+	snprintf(out, size, "%s%s", d->name, d->info);
 }
 
 /* Move tmp/<name> to new/<name> without ever replacing a file; if the
@@ -162,12 +163,12 @@ static int deliver_publish(struct deliver *d, const char *tmp_path)
 		if (i > 0)
 			maildir_name_new(d->name, d->host, d->size, d->vsize);
 		deliver_final_path(d, new_path, sizeof(new_path));
-		if (renameat2(d->dir_fd, tmp_path, d->dir_fd, new_path, RENAME_NOREPLACE) == 0)
+		if (renameat2(d->tmp_fd, tmp_path, d->sub_fd, new_path, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno == EINVAL || errno == ENOSYS) {
 			/* No RENAME_NOREPLACE here: link() also refuses to replace. */
-			if (linkat(d->dir_fd, tmp_path, d->dir_fd, new_path, 0) == 0) {
-				if (unlinkat(d->dir_fd, tmp_path, 0) < 0)
+			if (linkat(d->tmp_fd, tmp_path, d->sub_fd, new_path, 0) == 0) {
+				if (unlinkat(d->tmp_fd, tmp_path, 0) < 0)
 					deliver_fail(d, "unlink_tmp", errno);
 				return 0;
 			}
@@ -179,20 +180,8 @@ static int deliver_publish(struct deliver *d, const char *tmp_path)
 	return -1;
 }
 
-static int deliver_fsync_sub(int dir_fd, const char *sub)
-{
-	int fd = openat(dir_fd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
-static enum store_error deliver_file(struct deliver *d, const char *prefix, size_t prefix_len,
-                                     const struct store_spool *body)
+static enum store_error deliver_file_in(struct deliver *d, const char *prefix, size_t prefix_len,
+                                        const struct store_spool *body)
 {
 	char tmp_path[MAILDIR_NAME_SIZE + 4];
 	int fd = deliver_create_tmp(d, tmp_path);
@@ -216,19 +205,38 @@ static enum store_error deliver_file(struct deliver *d, const char *prefix, size
 		e = errno;
 	}
 	if (step != NULL) {
-		unlinkat(d->dir_fd, tmp_path, 0);
+		unlinkat(d->tmp_fd, tmp_path, 0);
 		return deliver_fail(d, step, e);
 	}
-	if (d->fsync && deliver_fsync_sub(d->dir_fd, d->sub) < 0) {
+	if (d->fsync && fsync(d->sub_fd) < 0) {
 		/* Not durable, so not acknowledged: take it back, the sender
 		 * retries (store.h: on failure nothing is visible in new/). */
 		e = errno;
 		char new_path[DELIVER_PATH_MAX];
 		deliver_final_path(d, new_path, sizeof(new_path));
-		unlinkat(d->dir_fd, new_path, 0);
+		unlinkat(d->sub_fd, new_path, 0);
 		return deliver_fail(d, "fsync_dir", e);
 	}
 	return STORE_OK;
+}
+
+/* tmp/ and new/ (or cur/) are opened without following symbolic links:
+ * whoever can write into a Maildir must not be able to point its new/ at
+ * somebody else's and have mail delivered there. */
+static enum store_error deliver_file(struct deliver *d, const char *prefix, size_t prefix_len,
+                                     const struct store_spool *body)
+{
+	d->tmp_fd = openat(d->dir_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	d->sub_fd = openat(d->dir_fd, d->sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	enum store_error err = d->tmp_fd < 0 || d->sub_fd < 0
+	                           ? deliver_fail(d, "open_dir", errno)
+	                           : deliver_file_in(d, prefix, prefix_len, body);
+	if (d->tmp_fd >= 0)
+		close(d->tmp_fd);
+	if (d->sub_fd >= 0)
+		close(d->sub_fd);
+	d->tmp_fd = d->sub_fd = -1;
+	return err;
 }
 
 /* The sizes for the name (S=, W=), then the file. */
@@ -248,8 +256,11 @@ static enum store_error deliver_sized(struct deliver *d, const char *prefix, siz
 static enum store_error deliver_open_dir(struct deliver *d, const char *dir, bool inbox)
 {
 	struct stat st;
-	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->dir_fd >= 0 && fstatat(d->dir_fd, "new", &st, 0) == 0)
+	/* a folder (not the root, which mail.location may place anywhere)
+	 * must be a real directory */
+	int nofollow = inbox ? 0 : O_NOFOLLOW;
+	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
+	if (d->dir_fd >= 0 && fstatat(d->dir_fd, "new", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return STORE_OK;
 	if (errno != ENOENT)
 		return deliver_fail(d, "open_dir", errno);
@@ -260,7 +271,7 @@ static enum store_error deliver_open_dir(struct deliver *d, const char *dir, boo
 	d->dir_fd = -1;
 	if (maildir_create(dir) < 0)
 		return deliver_fail(d, "create_dir", errno);
-	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
 	if (d->dir_fd < 0)
 		return deliver_fail(d, "open_dir", errno);
 	return STORE_OK;

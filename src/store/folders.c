@@ -151,7 +151,14 @@ static enum store_error tree_read(struct store_user *u, struct name_list *l)
 	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.' || de->d_type == DT_REG)
+		/* a folder is a real directory, never a link (to another
+		 * user's mail) */
+		if (de->d_name[0] != '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		struct stat lst;
+		if (de->d_type == DT_UNKNOWN &&
+		    (fstatat(dirfd(d), de->d_name, &lst, AT_SYMLINK_NOFOLLOW) < 0 ||
+		     !S_ISDIR(lst.st_mode)))
 			continue;
 		char *name = maildir_folder_name(de->d_name);
 		if (name == NULL)

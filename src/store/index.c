@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct index {
@@ -335,11 +336,18 @@ enum store_error index_open(struct store_user *u)
 		return STORE_OK;
 	index_close(u); /* deletes the files of a broken index */
 	char *path = index_path(u);
+	/* The index is ours to rebuild: a symbolic link in its place (to
+	 * somebody else's index) is removed, not followed. */
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		index_delete_files(u, "symlink");
 	for (int attempt = 0; attempt < 2; attempt++) {
 		sqlite3 *db = NULL;
 		const char *why = NULL;
 		int rc = sqlite3_open_v2(
-		    path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+		    path, &db,
+		    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
+		        SQLITE_OPEN_NOFOLLOW, /* not somebody else's index */
 		    NULL);
 		if (rc == SQLITE_OK)
 			rc = index_setup(db, &why);

@@ -273,7 +273,8 @@ static enum store_error append_open_dir(struct store_user *u, const char *folder
 		if (maildir_create(*path_r) < 0)
 			return STORE_ERR_TEMP;
 	}
-	*fd_r = open(*path_r, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	*fd_r = open(*path_r, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+		     (maildir_folder_is_inbox(folder) ? 0 : O_NOFOLLOW));
 	return *fd_r >= 0 ? STORE_OK : STORE_ERR_TEMP;
 }
 

@@ -78,11 +78,15 @@ enum store_error sync_errno(struct sync_ctx *c, const char *op, int err)
 static enum store_error sync_open_dirs(struct sync_ctx *c)
 {
 	static const char *const subs[2] = {"new", "cur"};
-	c->dir_fd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* O_NOFOLLOW: a folder, new/ or cur/ that is a symbolic link (to
+	 * somebody else's mail) is not a folder of this user */
+	c->dir_fd = open(c->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	                              (c->dirname[0] != '\0' ? O_NOFOLLOW : 0));
 	if (c->dir_fd < 0)
 		return sync_errno(c, "open", errno);
 	for (int i = 0; i < 2; i++) {
-		c->sub_fd[i] = openat(c->dir_fd, subs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		c->sub_fd[i] =
+		    openat(c->dir_fd, subs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (c->sub_fd[i] < 0)
 			return sync_errno(c, "open", errno);
 	}
