@@ -313,6 +313,11 @@ static void imap_process_input(struct imap_session *s)
 		if (!go_on)
 			break;
 	}
+	/* A command under way must arrive within the idle timeout (literal
+	 * data excepted: an upload is progress, not idling). */
+	if (!conn_closing(s->conn))
+		conn_set_pending(s->conn, imap_parser_busy(s->parser) &&
+						  imap_parser_stream_remaining(s->parser) == 0);
 }
 
 /* ---- connection events ---- */

@@ -76,6 +76,7 @@ struct conn {
 	 * Created the first time a partial line is left over. */
 	struct event *deadline;
 	bool deadline_armed;
+	bool proto_pending; /* conn_set_pending(): a command is under way */
 
 	struct conn *prev, *next; /* all connections */
 	struct conn *next_queued; /* kick or reap list */
@@ -375,11 +376,12 @@ static void conn_check_partial(struct conn *c, bool progress)
 {
 	if (c->closing || c->timeout == 0)
 		return;
-	if (progress && c->deadline_armed) {
+	if (progress && c->deadline_armed && !c->proto_pending) {
 		evtimer_del(c->deadline);
 		c->deadline_armed = false;
 	}
-	bool partial = !c->paused && evbuffer_get_length(conn_input(c)) > 0;
+	bool partial =
+	    !c->paused && (c->proto_pending || evbuffer_get_length(conn_input(c)) > 0);
 	if (partial && !c->deadline_armed) {
 		if (c->deadline == NULL)
 			c->deadline = evtimer_new(c->loop->base, conn_on_deadline, c);
@@ -755,6 +757,18 @@ void conn_want_drain(struct conn *c, bool on)
 	conn_update_write_watermark(c);
 	if (on && c->direct)
 		conn_write_by_bev(c); /* streaming: the bufferevent paces it */
+}
+
+void conn_set_pending(struct conn *c, bool pending)
+{
+	if (pending == c->proto_pending)
+		return;
+	c->proto_pending = pending;
+	if (!pending && c->deadline_armed) {
+		evtimer_del(c->deadline);
+		c->deadline_armed = false;
+	}
+	conn_check_partial(c, false);
 }
 
 void conn_pause_input(struct conn *c)

@@ -133,6 +133,10 @@ void conn_want_drain(struct conn *c, bool on);
  * called (bytes keep being buffered up to CONN_INPUT_MAX). Resuming
  * delivers handler->input soon (from the loop) if input is buffered.
  */
+/* For protocols whose parser takes partial commands out of the input
+ * buffer (IMAP): true while a command has begun and is not complete, so
+ * that it must be complete within the idle timeout like a line. */
+void conn_set_pending(struct conn *c, bool pending);
 void conn_pause_input(struct conn *c);
 void conn_resume_input(struct conn *c);
 
