@@ -341,6 +341,37 @@ static enum store_error sync_folder_update(struct sync_ctx *c)
 	return index_step_done(c->u, st, "folder_update");
 }
 
+/* Maildir: a file left in tmp/ for 36 hours is the remains of a writer
+ * that died (a killed delivery); nobody will finish it. Removed when a
+ * sync reads the folder anyway, so that it costs one more small readdir. */
+#define SYNC_TMP_MAX_AGE (36 * 3600)
+
+static void sync_clean_tmp(struct sync_ctx *c)
+{
+	int fd = openat(c->dir_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	time_t now = time(NULL);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < SYNC_TMP_MAX_AGE)
+			continue;
+		char safe[LOG_SAFE_MAX];
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			log_info("store: op=tmp_cleanup user=%s folder=%s file=%s", c->u->name,
+			         c->dirname[0] != '\0' ? c->dirname : "INBOX",
+			         log_safe(safe, de->d_name, strlen(de->d_name)));
+	}
+	closedir(d);
+}
+
 /* The scan proper, inside the write transaction. */
 static enum store_error sync_locked(struct sync_ctx *c, bool force)
 {
@@ -374,6 +405,8 @@ static enum store_error sync_locked(struct sync_ctx *c, bool force)
 		err = sync_add_new(c);
 	if (err == STORE_OK)
 		err = sync_folder_update(c);
+	if (err == STORE_OK)
+		sync_clean_tmp(c);
 	return err;
 }
 

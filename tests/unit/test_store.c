@@ -840,6 +840,28 @@ static void test_sync_only_new(void **state)
 	xfree(newdir);
 }
 
+/* Files a dead writer left in tmp/ go after 36 hours, fresh ones stay. */
+static void test_sync_cleans_tmp(void **state)
+{
+	struct env *e = *state;
+	put_file(e, "tmp/1600000000.M1P1.dead", "half a message");
+	put_file(e, "tmp/1600000001.M1P1.busy", "being written");
+	char *old = xasprintf("%s/tmp/1600000000.M1P1.dead", e->maildir);
+	time_t t = time(NULL) - 40 * 3600;
+	struct timespec ts[2] = {{t, 0}, {t, 0}};
+	assert_int_equal(utimensat(AT_FDCWD, old, ts, 0), 0);
+	assert_int_equal(deliver(e, NULL, "", "Subject: a\n\n"), STORE_OK);
+	struct store_pop3_view *v = view(e);
+	assert_int_equal(v->count, 1);
+	store_pop3_close(&v);
+	struct stat st;
+	assert_int_equal(stat(old, &st), -1);
+	char *busy = xasprintf("%s/tmp/1600000001.M1P1.busy", e->maildir);
+	assert_int_equal(stat(busy, &st), 0);
+	xfree(old);
+	xfree(busy);
+}
+
 /* ---- the index ---- */
 
 static void collect_uidls(struct env *e, char out[][STORE_UIDL_MAX + 1], size_t n)
@@ -1322,6 +1344,7 @@ int main(void)
 	    T(test_rename_keeps_uidl),
 	    T(test_sync_fast_path),
 	    T(test_sync_only_new),
+	    T(test_sync_cleans_tmp),
 	    T(test_index_rebuild),
 	    T(test_commit),
 	    T(test_hide),
