@@ -11,14 +11,15 @@ Pieces:
   Ledger        what clients were told (acknowledged, refused, unknown),
                 what they deleted, and every UIDL/UID ever seen
   CLIENT_KINDS  the client loops that run during a round, one class per
-                protocol: LMTP, POP3, `yubin deliver`. An IMAP client
-                (APPEND = a delivery, EXPUNGE = a deletion) is added by
-                writing one more class with the same run() contract and
-                listing it there.
+                protocol: LMTP, POP3, `yubin deliver`, IMAP (APPEND = a
+                delivery, STORE = renames, EXPUNGE = a deletion). Another
+                protocol is one more class with the same run() contract,
+                listed there.
   check_store() after a restart: files, POP3 view and SQLite index agree
                 with each other and with the ledger
 """
 import hashlib
+import imaplib
 import importlib.util
 import os
 import pathlib
@@ -551,7 +552,74 @@ def crlf_join(lines):
 
 # IMAP joins here: an ImapClient(ClientKind) whose APPENDs call
 # ledger.sent/answer and whose EXPUNGEs call ledger.delete.
-CLIENT_KINDS = [LmtpClient, Pop3Client, DeliverClient]
+class ImapClient(ClientKind):
+    """imaplib: APPEND new messages (acknowledged by OK [APPENDUID]), read
+    the Message-IDs of INBOX by UID, set flags on some (the files are
+    renamed), mark others \\Deleted and UID EXPUNGE them (deleted for good
+    once the EXPUNGE is answered OK)."""
+
+    name = "imap"
+    threads = 1
+
+    def run(self, stop):
+        while not stop.is_set():
+            try:
+                self.session()
+            except (OSError, imaplib.IMAP4.error, imaplib.IMAP4.abort, EOFError):
+                time.sleep(0.01)
+
+    def session(self):
+        user = self.rnd.choice(self.users)
+        m = imaplib.IMAP4("127.0.0.1", self.srv.imap_port, timeout=5)
+        try:
+            m.login(user, USERS[user])
+            self.count("imap_logins")
+            for _ in range(self.rnd.randint(1, 3)):
+                self.append(m, user)
+            typ, data = m.select("INBOX")
+            if typ != "OK":
+                return
+            typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            uids = {}
+            for item in data:
+                if isinstance(item, tuple):
+                    mm = re.search(rb"UID (\d+)", item[0])
+                    msgid = message_id(item[1].strip() + b"\r\n")
+                    if mm and msgid:
+                        uids[int(mm.group(1))] = msgid
+            chosen = [u for u in uids if self.rnd.random() < 0.2]
+            flagged = [u for u in uids if u not in chosen and self.rnd.random() < 0.2]
+            if flagged:
+                m.uid("STORE", ",".join(map(str, flagged)), "+FLAGS", "(\\Seen \\Flagged)")
+                self.count("imap_flagged", len(flagged))
+            if chosen:
+                uid_set = ",".join(map(str, chosen))
+                typ, _ = m.uid("STORE", uid_set, "+FLAGS.SILENT", "(\\Deleted)")
+                if typ == "OK":
+                    msgids = [uids[u] for u in chosen]
+                    self.ledger.delete(msgids, "unknown")
+                    typ, _ = m.uid("EXPUNGE", uid_set)
+                    if typ == "OK":
+                        self.ledger.delete(msgids, "acked")
+                        self.count("imap_expunged", len(msgids))
+            m.logout()
+        finally:
+            if m.sock is not None:
+                m.sock.close()
+
+    def append(self, m, user):
+        msgid = self.ledger.new_id("imap")
+        raw = make_message(msgid, self.rnd)
+        self.ledger.sent(msgid, user, raw)
+        typ, data = m.append("INBOX", None, None, raw)
+        if typ == "OK":
+            self.ledger.answer(msgid, "acked")
+            self.count("imap_appended")
+        else:
+            self.ledger.answer(msgid, "refused")
+
+
+CLIENT_KINDS = [LmtpClient, Pop3Client, DeliverClient, ImapClient]
 
 
 # ---------------------------------------------------------------- the checker
