@@ -37,6 +37,9 @@ bool imap_append_literal_wanted(struct imap_session *s, const struct imap_comman
 	       imap_arg_atom_is(&partial->args[partial->argc - 2], "UTF8");
 }
 
+/* append_error for a NUL in a non-binary literal (not a store error). */
+#define IMAP_APPEND_NUL (-1)
+
 void imap_append_start(struct imap_session *s)
 {
 	s->append_spool = store_spool_new(&s->env->store, s->env->cfg->limits_max_message_size);
@@ -47,6 +50,12 @@ void imap_append_data(struct imap_session *s, const char *data, size_t len)
 {
 	if (s->append_spool == NULL || len == 0 || s->append_error != 0)
 		return;
+	/* RFC 9051 4.3: a literal is CHAR8, no NUL; binary data needs a
+	 * literal8 (RFC 3516) */
+	if (!s->append_literal8 && memchr(data, '\0', len) != NULL) {
+		s->append_error = IMAP_APPEND_NUL;
+		return;
+	}
 	enum store_error err = store_spool_write(s->append_spool, data, len);
 	if (err != STORE_OK)
 		s->append_error = (int)err;
@@ -90,6 +99,7 @@ struct imap_append_job {
 	size_t nkw;
 	time_t date;
 	enum store_error err;
+	bool over_quota; /* quota.storage said no (else QUOTA = too many keywords) */
 	uint32_t validity, uid;
 };
 
@@ -113,6 +123,7 @@ static void imap_append_work(void *arg)
 	/* RFC 9208 4.3.1: over quota.storage is NO [OVERQUOTA] */
 	job->err = store_quota_check(job->store, job->quota,
 				     store_quota_message_size(NULL, 0, job->spool));
+	job->over_quota = job->err == STORE_ERR_QUOTA;
 	if (job->err == STORE_OK)
 		job->err = store_append(job->store, job->name, job->spool, job->flags,
 					(const char *const *)job->kw, job->nkw, job->date,
@@ -130,6 +141,8 @@ static void imap_append_done(void *arg)
 		else if (job->err == STORE_OK)
 			imap_tagged(s, "OK [APPENDUID %u %u] APPEND completed.", job->validity,
 				    job->uid);
+		else if (job->err == STORE_ERR_QUOTA && !job->over_quota)
+			imap_tagged(s, "NO [LIMIT] Too many keywords in this mailbox.");
 		else
 			imap_store_error(s, job->err, "APPEND");
 		imap_busy_end(s);
@@ -202,6 +215,8 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		imap_bad(s, "APPEND needs a mailbox, optional flags and date, and a literal.");
 	} else if (name == NULL) {
 		/* answered */
+	} else if (s->append_error == IMAP_APPEND_NUL) {
+		imap_bad(s, "A literal cannot contain NUL: send binary data as a literal8 (~{n}).");
 	} else if (s->append_error == STORE_ERR_QUOTA) {
 		imap_tagged(s, "NO [TOOBIG] Message too large.");
 	} else if (s->append_error != 0) {

@@ -43,6 +43,8 @@ bool imap_plaintext_allowed(const struct imap_session *s)
 }
 
 /* RFC 9051 7.2.2: what this server does, as it may change with the state. */
+static bool imap_base64_valid(const char *s, size_t len);
+
 void imap_capabilities(struct imap_session *s, struct buf *out)
 {
 	buf_append_str(out, "IMAP4rev1 IMAP4rev2 LITERAL+ ENABLE ID SASL-IR IDLE NAMESPACE UIDPLUS "
@@ -401,8 +403,38 @@ void imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cm
 		}
 		if (ir_len == 1 && ir[0] == '=')
 			ir_len = 0;
+		if (!imap_base64_valid(ir, ir_len)) {
+			auth_exchange_free(&ex);
+			imap_bad(s, "Initial response is not base64."); /* RFC 4959 3 */
+			return;
+		}
 	}
 	imap_auth_run(s, ex, ir, ir_len);
+}
+
+void imap_sasl_abort(struct imap_session *s)
+{
+	s->sasl_final_wait = false;
+	imap_exchange_free(&s->sasl);
+}
+
+/* Strict base64 (RFC 4648 4): the alphabet, whole quanta, padding only at
+ * the end. Empty is valid (an empty response). */
+static bool imap_base64_valid(const char *s, size_t len)
+{
+	if (len % 4 != 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '+' || c == '/';
+		if (alpha)
+			continue;
+		/* "=" only in the last two places, and nothing but "=" after */
+		if (c != '=' || i + 2 < len || (i + 2 == len && s[len - 1] != '='))
+			return false;
+	}
+	return true;
 }
 
 /* A continuation line of AUTHENTICATE (RFC 9051 6.2.2). */
@@ -414,6 +446,12 @@ void imap_sasl_line(struct imap_session *s, const char *line, size_t len)
 		s->sasl_final_wait = false;
 		imap_exchange_free(&ex);
 		imap_tagged(s, "BAD Authentication cancelled.");
+		return;
+	}
+	if (!s->sasl_final_wait && !imap_base64_valid(line, len)) {
+		/* RFC 9051 6.2.2: a response that cannot be decoded is BAD */
+		imap_exchange_free(&ex);
+		imap_bad(s, "Response is not base64.");
 		return;
 	}
 	if (s->sasl_final_wait) {

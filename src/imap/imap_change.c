@@ -181,6 +181,9 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_tagged(s, "OK [MODIFIED %s] Conditional STORE failed for some.", text.ptr);
 		buf_deinit(&text);
 		imap_seqset_deinit(&set);
+	} else if (err == STORE_ERR_QUOTA) {
+		/* the folder has all 26 Maildir keyword letters in use */
+		imap_tagged(s, "NO [LIMIT] Too many keywords in this mailbox.");
 	} else {
 		imap_store_error(s, err, s->uid_cmd ? "UID STORE" : "STORE");
 	}
@@ -245,12 +248,29 @@ static void imap_copy_move(struct imap_session *s, const struct imap_command *cm
 	} else if (n == 0) {
 		imap_tagged(s, "OK %s completed (nothing to do).", what);
 	} else {
+		/* messages expunged meanwhile were not copied: leave them out
+		 * (RFC 4315 3: both sets name the same messages) */
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (dest_uids[i] == 0)
+				continue;
+			uids[k] = uids[i];
+			dest_uids[k++] = dest_uids[i];
+		}
+		if (k == 0) {
+			imap_tagged(s, "NO [EXPUNGEISSUED] The messages no longer exist.");
+			free(dest_uids);
+			free(uids);
+			free(seqs);
+			free(dest);
+			return;
+		}
 		struct buf code;
 		buf_init(&code, 0);
 		buf_appendf(&code, "COPYUID %u ", validity);
-		imap_uid_text(uids, n, &code);
+		imap_uid_text(uids, k, &code);
 		buf_append_byte(&code, ' ');
-		imap_uid_text(dest_uids, n, &code);
+		imap_uid_text(dest_uids, k, &code);
 		if (move) {
 			/* RFC 6851 4.3: COPYUID in an untagged OK, then EXPUNGEs */
 			imap_untagged(s, "OK [%s] Moved.", code.ptr);

@@ -471,7 +471,8 @@ static bool imap_fetch_one_item(struct imap_session *s, size_t seq, const struct
 		size_t len = data.len - off;
 		if (it->partial && it->count < len)
 			len = (size_t)it->count;
-		bool binary = it->kind == FI_BINARY && memchr(data.ptr + off, '\0', len) != NULL;
+		bool binary = it->kind == FI_BINARY && len > 0 &&
+			      memchr(data.ptr + off, '\0', len) != NULL;
 		buf_appendf(line, " %s{%zu}\r\n", binary ? "~" : "", len);
 		buf_append(line, data.ptr + off, len);
 	}

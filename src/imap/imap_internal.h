@@ -79,6 +79,7 @@ struct imap_session {
 	struct store_spool *append_spool;
 	int append_error; /* enum store_error of a failed spool write, 0 = none */
 	struct imap_append_job *append_job;
+	bool append_literal8; /* ~{n}: NUL allowed (RFC 3516) */
 
 	/* IDLE */
 	bool idling;
@@ -115,6 +116,8 @@ void imap_cmd_authenticate(struct imap_session *s, const struct imap_command *cm
 void imap_cmd_enable(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_id(struct imap_session *s, const struct imap_command *cmd);
 void imap_sasl_line(struct imap_session *s, const char *line, size_t len);
+/* Drop an AUTHENTICATE exchange in progress (its line was unusable). */
+void imap_sasl_abort(struct imap_session *s);
 void imap_auth_session_free(struct imap_session *s);
 
 /* ---- imap_names.c ---- */

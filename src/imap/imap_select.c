@@ -62,6 +62,13 @@ void imap_report_changes(struct imap_session *s, bool allow_expunge)
 	struct store_changes ch;
 	memset(&ch, 0, sizeof(ch));
 	enum store_error err = store_mailbox_sync(s->mb, !allow_expunge, &ch);
+	if (err == STORE_ERR_NOTFOUND) {
+		/* deleted by another session: nothing sensible remains */
+		store_changes_free(&ch);
+		imap_untagged(s, "BYE Selected mailbox was deleted, have to disconnect.");
+		conn_close(s->conn, true);
+		return;
+	}
 	if (err != STORE_OK) {
 		store_changes_free(&ch);
 		return;
@@ -127,8 +134,12 @@ static void imap_select_responses(struct imap_session *s)
 		if (kw[i] != NULL)
 			buf_appendf(&flags, " %s", kw[i]);
 	imap_untagged(s, "FLAGS (%s)", flags.ptr);
+	size_t used = 0;
+	for (size_t i = 0; i < nk; i++)
+		used += kw[i] != NULL;
+	/* \* only while a new keyword can still be made (26 Maildir letters) */
 	imap_untagged(s, "OK [PERMANENTFLAGS (%s%s)] Flags permitted.", s->readonly ? "" : flags.ptr,
-		      s->readonly ? "" : " \\*");
+		      s->readonly || used >= STORE_KEYWORDS_MAX ? "" : " \\*");
 	buf_deinit(&flags);
 	if (first_unseen != 0 && !s->rev2)
 		imap_untagged(s, "OK [UNSEEN %zu] First unseen.", first_unseen);

@@ -209,7 +209,8 @@ static void imap_dispatch(struct imap_session *s, const struct imap_command *cmd
 	}
 	if ((def->states & (1u << s->state)) == 0) {
 		imap_bad(s, s->state == IMAP_STATE_NOT_AUTH ? "Not authenticated."
-							    : "No mailbox selected.");
+			    : (def->states & ST_SEL)        ? "No mailbox selected."
+							    : "Not valid in this state.");
 		return;
 	}
 	/* What others changed goes before the command's own responses. */
@@ -223,7 +224,20 @@ static void imap_dispatch(struct imap_session *s, const struct imap_command *cmd
 static void imap_parse_error(struct imap_session *s)
 {
 	const struct imap_parse_error *e = imap_parser_error(s->parser);
-	imap_set_tag(s, e->tag, e->tag_len);
+	/* A line inside IDLE or AUTHENTICATE has no tag of its own: the
+	 * command in progress is answered, and ends (RFC 2177 3, RFC 9051
+	 * 6.2.2: one tagged response per command). */
+	bool in_line = s->idling || s->sasl != NULL;
+	if (in_line) {
+		if (s->idling) {
+			imap_idle_free(s);
+			s->idling = false;
+		}
+		if (s->sasl != NULL)
+			imap_sasl_abort(s);
+	} else {
+		imap_set_tag(s, e->tag, e->tag_len);
+	}
 	const char *code = e->code == IMAP_PERR_TOO_BIG || e->code == IMAP_PERR_NONSYNC
 				   ? "[TOOBIG] "
 				   : "";
@@ -247,6 +261,7 @@ static void imap_literal(struct imap_session *s)
 	bool sync = lit->sync;
 	if (imap_append_literal_wanted(s, imap_parser_command(s->parser), lit)) {
 		imap_append_start(s);
+		s->append_literal8 = lit->literal8;
 		imap_parser_literal_stream(s->parser);
 	} else if (imap_parser_literal_store(s->parser) == IMAP_PARSE_ERROR) {
 		imap_parse_error(s);

@@ -1,22 +1,29 @@
-"""Shared helpers for the IMAP client and extension tests: an imaplib
-login, a byte-level IMAP client that returns every line up to the tagged
-reply, and test messages (plain, multipart with attachment, base64 and
-quoted-printable bodies, RFC 2047 encoded headers).
+"""Shared helpers for the IMAP client, extension and hostile-input tests:
+an imaplib login, a byte-level IMAP client that returns every line up to
+the tagged reply, test messages (plain, multipart with attachment, base64
+and quoted-printable bodies, RFC 2047 encoded headers), and server
+fixtures that stop their servers in the background.
 """
 import base64
 import imaplib
 import re
+import signal
 import socket
+import subprocess
 import time
 
-from conftest import USERS
+import pytest
+
+from conftest import SANITIZER_MARKERS, USERS, Server
 
 ALICE = USERS["alice"]
+# Passwords for raw(): conftest's users, and users a test adds itself.
+PASSWORDS = dict(USERS)
 
 
 def connect(port, timeout=10):
-    """conftest's Server.start() waits for the POP3 and LMTP listeners
-    only; the IMAP one may come a moment later (seen under ASan)."""
+    """A connection, retried for a moment: conftest's Server.start()
+    does not wait for the imaps listener."""
     deadline = time.monotonic() + 5
     while True:
         try:
@@ -143,7 +150,7 @@ def raw(server, user=None, port=None, timeout=10, tls=False):
     greeting = r.line()
     assert greeting.startswith(b"* OK "), greeting
     if user is not None:
-        reply = r.cmd(b'L0 LOGIN "%s" "%s"' % (user.encode(), USERS[user].encode()))
+        reply = r.cmd(b'L0 LOGIN "%s" "%s"' % (user.encode(), PASSWORDS[user].encode()))
         assert reply[-1].startswith(b"L0 OK"), reply
     return r
 
@@ -158,3 +165,75 @@ def untagged(lines, word):
             if parts[1].upper() == word or (len(parts) >= 3 and parts[2].upper() == word):
                 out.append(line)
     return out
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+class Reaper:
+    """Servers of finished tests, stopped in the background: conftest's
+    fixture waits for each server to stop (~0.2 s a test). Here SIGTERM is
+    sent at the end of the test and the exit status and sanitizer reports
+    are checked when the module ends (naming the test), so that a module
+    of short tests does not spend most of its time in teardown."""
+
+    def __init__(self):
+        self.pending = []
+
+    def stop_later(self, srv, nodeid):
+        if srv.proc is not None:
+            srv.proc.send_signal(signal.SIGTERM)
+        self.pending.append((srv, nodeid))
+
+    def finish(self):
+        errors = []
+        for srv, nodeid in self.pending:
+            if srv.proc is not None:
+                try:
+                    rc = srv.proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    srv.proc.kill()
+                    srv.proc.wait()
+                    rc = "no exit on SIGTERM"
+                srv.proc = None
+                srv.log.close()
+                if rc != 0:
+                    errors.append(f"{nodeid}: server exit status {rc}: "
+                                  f"{srv.log_text()[-3000:]}")
+            text = srv.log_text()
+            for marker in SANITIZER_MARKERS:
+                if marker in text:
+                    errors.append(f"{nodeid}: sanitizer report in server log:\n{text[-6000:]}")
+                    break
+            srv.cleanup()
+        self.pending = []
+        assert not errors, "\n\n".join(errors)
+
+
+@pytest.fixture(scope="module")
+def reaper():
+    r = Reaper()
+    yield r
+    r.finish()
+
+
+@pytest.fixture
+def make_server(tls_files, reaper, request):
+    """conftest's make_server, with the servers stopped by the reaper."""
+    def factory(overrides=None, users=None, start=True, workers=2):
+        srv = Server(tls_files, overrides, workers=workers)
+        reaper.pending.append((srv, request.node.nodeid))  # cleaned up if start fails
+        for name, pw in (USERS if users is None else users).items():
+            srv.add_user(name, pw)
+        return srv.start() if start else srv
+
+    n = len(reaper.pending)
+    yield factory
+    started, reaper.pending = reaper.pending[n:], reaper.pending[:n]
+    for srv, nodeid in started:
+        reaper.stop_later(srv, nodeid)
+
+
+@pytest.fixture
+def server(make_server):
+    return make_server()
