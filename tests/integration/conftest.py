@@ -136,9 +136,11 @@ class Server:
         self.proc = subprocess.Popen([YUBIN, "serve", "-c", str(self.conf)],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 10
-        ports = [int(self.settings[k].rsplit(":", 1)[1])
+        # every loopback TCP address of the services tests talk to
+        ports = [int(addr.strip().rsplit(":", 1)[1])
                  for k in ("listen.pop3", "listen.lmtp", "listen.imap")
-                 if self.settings.get(k, "").startswith("127.0.0.1:")]
+                 for addr in self.settings.get(k, "").split(",")
+                 if addr.strip().startswith("127.0.0.1:")]
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited: {self.log_text()}")
