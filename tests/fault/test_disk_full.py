@@ -130,3 +130,28 @@ def test_disk_full_pop3_quit(full_server):
     else:
         assert left == 3 and b"[SYS/TEMP]" in reply, reply
     assert len(maildir_files(srv, "alice")) == left
+
+
+def test_disk_full_imap_append(full_server):
+    """IMAP APPEND on a full disk gets NO (nothing half-written shows, the
+    session goes on), and works again once there is space."""
+    import imaplib
+    srv, mount = full_server
+    assert srv.deliver("alice", SMALL) == {}
+    m = imaplib.IMAP4("127.0.0.1", srv.imap_port, timeout=10)
+    m.login("alice", USERS["alice"])
+    assert m.select("INBOX") == ("OK", [b"1"])
+    files_before = state(srv, "alice")
+    filler = mount.fill()
+    for msg in (MEDIUM, LARGE):
+        typ, data = m.append("INBOX", "(\\Seen)", None, msg)
+        assert typ == "NO", (typ, data)
+        assert state(srv, "alice")[0] == files_before[0]
+    assert m.noop()[0] == "OK"  # the session goes on
+    filler.unlink()
+    typ, data = m.append("INBOX", None, None, MEDIUM)
+    assert typ == "OK" and b"APPENDUID" in data[0], data
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and data[-1] == b"2", data
+    m.logout()
+    assert state(srv, "alice")[1] == []
