@@ -9,6 +9,7 @@
 #include "imap/imap_internal.h"
 
 #include "daemon/server_env.h"
+#include "lib/log.h"
 #include "lib/mem.h"
 #include "net/conn.h"
 #include "net/workpool.h"
@@ -240,11 +241,14 @@ void imap_append_abort(struct imap_session *s)
 
 /* ---- IDLE ---- */
 
+/* Looked at this often when the kernel gives us no inotify instance. */
+#define IMAP_IDLE_POLL_SECONDS 5
+
 static void imap_idle_wake(evutil_socket_t fd, short what, void *arg)
 {
 	struct imap_session *s = arg;
 	char drain[4096];
-	while (read(fd, drain, sizeof(drain)) > 0)
+	while (fd >= 0 && read(fd, drain, sizeof(drain)) > 0)
 		;
 	if (s->idling) {
 		imap_report_changes(s, true);
@@ -263,12 +267,26 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_command *cmd)
 	imap_report_changes(s, true);
 	/* an idle session holds no index connection (memory per idler) */
 	store_user_idle(s->store);
-	int fd = s->mb != NULL ? store_mailbox_watch_fd(s->mb) : -1;
+	if (s->mb == NULL)
+		return;
+	int fd = store_mailbox_watch_fd(s->mb);
 	if (fd >= 0) {
 		s->watch_ev = event_new(conn_loop_base(s->env->loop), fd, EV_READ | EV_PERSIST,
 					imap_idle_wake, s);
 		event_add(s->watch_ev, NULL);
+		return;
 	}
+	/* No inotify instance (fs.inotify.max_user_instances is 128 by
+	 * default): look every few seconds rather than never. */
+	static bool warned;
+	if (!warned) {
+		warned = true;
+		log_warn("event=idle_without_inotify service=imap hint=\"raise "
+			 "fs.inotify.max_user_instances\"");
+	}
+	s->watch_ev = event_new(conn_loop_base(s->env->loop), -1, EV_PERSIST, imap_idle_wake, s);
+	struct timeval tv = {.tv_sec = IMAP_IDLE_POLL_SECONDS, .tv_usec = 0};
+	event_add(s->watch_ev, &tv);
 }
 
 /* The line that ends IDLE (RFC 2177 3: "DONE"). */
