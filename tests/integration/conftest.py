@@ -11,6 +11,7 @@ would in production; test directories are made traversable for it.
 import os
 import pathlib
 import poplib
+import random
 import shutil
 import signal
 import smtplib
@@ -31,7 +32,31 @@ SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                      "UndefinedBehaviorSanitizer")
 
 
+def _ephemeral_range():
+    try:
+        lo, hi = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_EPHEMERAL = _ephemeral_range()
+
+
 def free_port():
+    """A port for a server to listen on: free now, and outside the range
+    the kernel hands to outgoing connections, so that the thousands of
+    client sockets the tests open cannot take it before the server binds."""
+    for _ in range(200):
+        port = random.randint(10000, 65000)
+        if _EPHEMERAL[0] <= port <= _EPHEMERAL[1]:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
