@@ -41,16 +41,19 @@ def _ephemeral_range():
 
 
 _EPHEMERAL = _ephemeral_range()
+_HANDED_OUT = set()
 
 
 def free_port():
-    """A port for a server to listen on: free now, and outside the range
-    the kernel hands to outgoing connections, so that the thousands of
-    client sockets the tests open cannot take it before the server binds."""
-    for _ in range(200):
+    """A port for a server to listen on: free now, never handed out before
+    in this run (a server asks for five at once, before it binds any), and
+    outside the range the kernel hands to outgoing connections, so that the
+    thousands of client sockets the tests open cannot take it first."""
+    for _ in range(500):
         port = random.randint(10000, 65000)
-        if _EPHEMERAL[0] <= port <= _EPHEMERAL[1]:
+        if _EPHEMERAL[0] <= port <= _EPHEMERAL[1] or port in _HANDED_OUT:
             continue
+        _HANDED_OUT.add(port)
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
