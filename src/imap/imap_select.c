@@ -114,17 +114,10 @@ void imap_close_selected(struct imap_session *s)
 static void imap_select_responses(struct imap_session *s)
 {
 	size_t n = store_mailbox_count(s->mb);
-	size_t recent = 0, first_unseen = 0;
-	for (size_t seq = 1; seq <= n; seq++) {
-		const struct store_msg *m = store_mailbox_msg(s->mb, seq);
-		recent += m->recent;
-		if (first_unseen == 0 && !(m->flags & STORE_FLAG_SEEN))
-			first_unseen = seq;
-	}
 	imap_untagged(s, "%zu EXISTS", n);
 	s->reported_exists = n;
 	if (!s->rev2)
-		imap_untagged(s, "%zu RECENT", recent);
+		imap_untagged(s, "%zu RECENT", store_mailbox_recent(s->mb));
 	struct buf flags;
 	buf_init(&flags, 0);
 	buf_append_str(&flags, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
@@ -141,7 +134,8 @@ static void imap_select_responses(struct imap_session *s)
 	imap_untagged(s, "OK [PERMANENTFLAGS (%s%s)] Flags permitted.", s->readonly ? "" : flags.ptr,
 		      s->readonly || used >= STORE_KEYWORDS_MAX ? "" : " \\*");
 	buf_deinit(&flags);
-	if (first_unseen != 0 && !s->rev2)
+	size_t first_unseen = s->rev2 ? 0 : store_mailbox_first_unseen(s->mb);
+	if (first_unseen != 0)
 		imap_untagged(s, "OK [UNSEEN %zu] First unseen.", first_unseen);
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid.", store_mailbox_uidvalidity(s->mb));
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID.", store_mailbox_uidnext(s->mb));

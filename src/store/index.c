@@ -64,6 +64,8 @@ static const char *const index_sql[INDEX_STMT_COUNT] = {
                           "AND pop3_retrieved_at IS NOT NULL AND pop3_retrieved_at < ?2",
     [INDEX_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [INDEX_META_SET] = "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+    [INDEX_META_INIT_RANDOM] = "INSERT OR IGNORE INTO meta (key, value) "
+                               "VALUES (?1, random() & 9223372036854775807)",
     [INDEX_IMAP_FOLDER] = "SELECT uidvalidity, uidnext, highestmodseq, recent_uid "
                           "FROM folders WHERE id = ?1",
     [INDEX_IMAP_LIST] = "SELECT id, uid, flags, modseq, crlf_size, internal_date "

@@ -76,6 +76,7 @@ enum index_stmt {
 	INDEX_EXPIRE_LIST,    /* folder, cutoff -> id (visible, retrieved before cutoff) */
 	INDEX_META_GET,       /* key -> value */
 	INDEX_META_SET,       /* key, value */
+	INDEX_META_INIT_RANDOM, /* key: a random positive integer value, unless set */
 	INDEX_IMAP_FOLDER,    /* id -> uidvalidity, uidnext, highestmodseq, recent_uid */
 	INDEX_IMAP_LIST,      /* folder, min uid -> id, uid, flags, modseq, crlf_size, date */
 	INDEX_IMAP_CHANGED,   /* folder, modseq, uid limit -> id, uid, flags, modseq */

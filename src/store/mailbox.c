@@ -28,7 +28,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-size_t mailbox_find(const struct store_mailbox *mb, uint32_t uid)
+/* The first position whose UID is >= uid (n if none). */
+static size_t mailbox_lower_bound(const struct store_mailbox *mb, uint32_t uid)
 {
 	size_t lo = 0, hi = mb->n;
 	while (lo < hi) {
@@ -38,15 +39,26 @@ size_t mailbox_find(const struct store_mailbox *mb, uint32_t uid)
 		else
 			hi = mid;
 	}
-	return lo < mb->n && mb->msgs[lo].uid == uid ? lo : SIZE_MAX;
+	return lo;
+}
+
+size_t mailbox_find(const struct store_mailbox *mb, uint32_t uid)
+{
+	size_t i = mailbox_lower_bound(mb, uid);
+	return i < mb->n && mb->msgs[i].uid == uid ? i : SIZE_MAX;
 }
 
 static void mailbox_push(struct store_mailbox *mb, int64_t id, const struct store_msg *m)
 {
 	if (mb->n == mb->cap) {
-		mb->cap = mb->cap == 0 ? 64 : mb->cap * 2;
-		mb->msgs = xrealloc(mb->msgs, mb->cap * sizeof(*mb->msgs));
-		mb->ids = xrealloc(mb->ids, mb->cap * sizeof(*mb->ids));
+		size_t cap = mb->cap == 0 ? 64 : mb->cap * 2;
+		if (mb->map != NULL) {
+			mailbox_view_to_heap(mb, cap);
+		} else {
+			mb->cap = cap;
+			mb->msgs = xrealloc(mb->msgs, mb->cap * sizeof(*mb->msgs));
+			mb->ids = xrealloc(mb->ids, mb->cap * sizeof(*mb->ids));
+		}
 	}
 	mb->msgs[mb->n] = *m;
 	mb->ids[mb->n] = id;
@@ -75,12 +87,6 @@ static enum store_error mailbox_load_from(struct store_mailbox *mb, uint32_t min
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? STORE_OK : index_fail(mb->u, rc, "imap_list");
 }
-
-struct mailbox_folder_row {
-	uint32_t uidvalidity, uidnext;
-	uint64_t modseq;
-	uint32_t recent_uid;
-};
 
 static enum store_error mailbox_folder_row(struct store_user *u, int64_t folder,
                                            struct mailbox_folder_row *r)
@@ -133,8 +139,13 @@ static void mailbox_claim_recent(struct store_mailbox *mb, size_t first)
 	}
 	if (r.recent_uid >= top)
 		return;
-	for (size_t i = first; i < mb->n; i++)
-		mb->msgs[i].recent = mb->msgs[i].uid > r.recent_uid;
+	/* the messages from first on are new to the view (not recent yet);
+	 * writing only the recent ones leaves a mapped view's pages shared */
+	size_t from = r.recent_uid == UINT32_MAX ? mb->n : mailbox_lower_bound(mb, r.recent_uid + 1);
+	for (size_t i = from > first ? from : first; i < mb->n; i++) {
+		mb->msgs[i].recent = true;
+		mb->nrecent++;
+	}
 }
 
 static enum store_error mailbox_read_begin(struct store_user *u)
@@ -220,6 +231,32 @@ static void mailbox_move_new(struct store_mailbox *mb)
 	}
 }
 
+static enum store_error mailbox_read_expunged(struct store_mailbox *mb);
+static enum store_error mailbox_read_changed(struct store_mailbox *mb, uint32_t **changed,
+                                             size_t *nchanged);
+static void mailbox_apply_expunges(struct store_mailbox *mb, struct store_changes *ch);
+
+/*
+ * Bring a view mapped from the saved copy up to date inside the read
+ * transaction: the reads of a refresh (expunged, changed, new), applied
+ * without reporting anything. *changes_r: how many changes that took.
+ */
+static enum store_error mailbox_catch_up(struct store_mailbox *mb, size_t *changes_r)
+{
+	enum store_error err = mailbox_read_expunged(mb);
+	size_t changes = mb->npending;
+	mailbox_apply_expunges(mb, NULL);
+	uint32_t *changed = NULL;
+	size_t nchanged = 0, before = mb->n;
+	if (err == STORE_OK)
+		err = mailbox_read_changed(mb, &changed, &nchanged);
+	xfree(changed);
+	if (err == STORE_OK)
+		err = mailbox_load_from(mb, mb->uidnext);
+	*changes_r = changes + nchanged + (mb->n - before);
+	return err;
+}
+
 enum store_error store_mailbox_open(struct store_user *u, const char *name, bool readonly,
                                     struct store_mailbox **mb_r)
 {
@@ -237,10 +274,13 @@ enum store_error store_mailbox_open(struct store_user *u, const char *name, bool
 	mb->watch_fd = -1;
 	mailbox_keywords_read(mb->path, &mb->kw);
 	struct mailbox_folder_row r;
+	size_t changes = SIZE_MAX; /* SIZE_MAX: every row read from the index */
 	err = mailbox_read_begin(u);
 	if (err == STORE_OK)
 		err = mailbox_folder_row(u, folder, &r);
-	if (err == STORE_OK)
+	if (err == STORE_OK && mailbox_view_load(mb, &r))
+		err = mailbox_catch_up(mb, &changes);
+	else if (err == STORE_OK)
 		err = mailbox_load_from(mb, 1);
 	mailbox_read_end(u);
 	if (err != STORE_OK) {
@@ -250,6 +290,10 @@ enum store_error store_mailbox_open(struct store_user *u, const char *name, bool
 	mb->uidvalidity = r.uidvalidity;
 	mb->uidnext = r.uidnext;
 	mb->modseq = r.modseq;
+	/* save the view of a big folder when there was none, or when
+	 * catching up with the saved one took many changes */
+	if (mb->n >= mailbox_view_min_msgs && (changes == SIZE_MAX || changes > mb->n / 16))
+		mailbox_view_save(mb);
 	mailbox_claim_recent(mb, 0);
 	if (!readonly)
 		mailbox_move_new(mb);
@@ -267,8 +311,12 @@ void store_mailbox_close(struct store_mailbox **mbp)
 	mailbox_keywords_free(&mb->kw);
 	xfree(mb->name);
 	xfree(mb->path);
-	xfree(mb->msgs);
-	xfree(mb->ids);
+	if (mb->map != NULL) {
+		mailbox_view_unmap(mb);
+	} else {
+		xfree(mb->msgs);
+		xfree(mb->ids);
+	}
 	xfree(mb->pending);
 	store_mailbox_batch_end(mb);
 	xfree(mb->puts);
@@ -283,6 +331,19 @@ size_t store_mailbox_count(const struct store_mailbox *mb)
 const struct store_msg *store_mailbox_msg(const struct store_mailbox *mb, size_t seq)
 {
 	return seq >= 1 && seq <= mb->n ? &mb->msgs[seq - 1] : NULL;
+}
+
+size_t store_mailbox_recent(const struct store_mailbox *mb)
+{
+	return mb->nrecent;
+}
+
+size_t store_mailbox_first_unseen(const struct store_mailbox *mb)
+{
+	for (size_t i = 0; i < mb->n; i++)
+		if (!(mb->msgs[i].flags & STORE_FLAG_SEEN))
+			return i + 1;
+	return 0;
 }
 
 size_t store_mailbox_seq_of(const struct store_mailbox *mb, uint32_t uid)
@@ -314,11 +375,10 @@ const char *const *store_mailbox_keywords(const struct store_mailbox *mb, size_t
 
 /* ---- changes made by others ---- */
 
+/* Duplicates (an expunge log with a UID twice, after an index rebuild)
+ * are dropped when the expunges are applied. */
 static void mailbox_add_pending(struct store_mailbox *mb, uint32_t uid)
 {
-	for (size_t i = 0; i < mb->npending; i++)
-		if (mb->pending[i] == uid)
-			return;
 	if (mb->npending == mb->pending_cap) {
 		mb->pending_cap = mb->pending_cap == 0 ? 16 : mb->pending_cap * 2;
 		mb->pending = xrealloc(mb->pending, mb->pending_cap * sizeof(*mb->pending));
@@ -386,25 +446,54 @@ static int mailbox_cmp_desc(const void *x, const void *y)
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
-/* Apply the pending expunges: sequence numbers highest first. */
+/*
+ * Apply the pending expunges, reporting them in ch (if not NULL) highest
+ * sequence number first: each is then the message's number at the moment
+ * its EXPUNGE is sent, since removing higher ones does not move lower
+ * ones. The view is compacted in one pass (10,000 expunges in a 100,000
+ * message view must not move the rest 10,000 times).
+ */
 static void mailbox_apply_expunges(struct store_mailbox *mb, struct store_changes *ch)
 {
 	if (mb->npending == 0)
 		return;
 	qsort(mb->pending, mb->npending, sizeof(*mb->pending), mailbox_cmp_desc);
-	ch->expunged_seqs = xmalloc(mb->npending * sizeof(uint32_t));
-	ch->expunged_uids = xmalloc(mb->npending * sizeof(uint32_t));
+	if (ch != NULL) {
+		ch->expunged_seqs = xmalloc(mb->npending * sizeof(uint32_t));
+		ch->expunged_uids = xmalloc(mb->npending * sizeof(uint32_t));
+	}
+	/* the positions to remove, descending, replace the UIDs in pending */
+	size_t nidx = 0;
+	uint32_t prev = 0;
 	for (size_t k = 0; k < mb->npending; k++) {
-		size_t i = mailbox_find(mb, mb->pending[k]);
+		uint32_t uid = mb->pending[k];
+		if (k > 0 && uid == prev)
+			continue;
+		prev = uid;
+		size_t i = mailbox_find(mb, uid);
 		if (i == SIZE_MAX)
 			continue;
-		ch->expunged_seqs[ch->n_expunged] = (uint32_t)(i + 1);
-		ch->expunged_uids[ch->n_expunged++] = mb->pending[k];
-		memmove(&mb->msgs[i], &mb->msgs[i + 1], (mb->n - i - 1) * sizeof(*mb->msgs));
-		memmove(&mb->ids[i], &mb->ids[i + 1], (mb->n - i - 1) * sizeof(*mb->ids));
-		mb->n--;
+		if (ch != NULL) {
+			ch->expunged_seqs[ch->n_expunged] = (uint32_t)(i + 1);
+			ch->expunged_uids[ch->n_expunged++] = uid;
+		}
+		mb->pending[nidx++] = (uint32_t)i;
 	}
 	mb->npending = 0;
+	if (nidx == 0)
+		return;
+	size_t w = mb->pending[nidx - 1];
+	for (size_t r = w; r < mb->n; r++) {
+		if (nidx > 0 && r == mb->pending[nidx - 1]) {
+			nidx--;
+			mb->nrecent -= mb->msgs[r].recent;
+			continue;
+		}
+		mb->msgs[w] = mb->msgs[r];
+		mb->ids[w] = mb->ids[r];
+		w++;
+	}
+	mb->n = w;
 }
 
 static void mailbox_drain_watch(struct store_mailbox *mb)
@@ -467,8 +556,7 @@ enum store_error store_mailbox_sync(struct store_mailbox *mb, bool keep_expunged
 	}
 	xfree(changed);
 	ch->exists = mb->n;
-	for (size_t i = 0; i < mb->n; i++)
-		ch->recent += mb->msgs[i].recent;
+	ch->recent = mb->nrecent;
 	return err;
 }
 

@@ -35,6 +35,11 @@ struct store_mailbox {
 	struct store_msg *msgs;
 	int64_t *ids; /* index row of msgs[i] */
 	size_t n, cap;
+	size_t nrecent; /* messages with recent set */
+	/* msgs and ids live in a private mapping of the saved view
+	 * (mailbox_view.c) until the view outgrows it; else on the heap */
+	void *map;
+	size_t map_len;
 	struct mailbox_keywords kw;
 	uint32_t *pending; /* expunged by others, not yet reported (UIDs) */
 	size_t npending, pending_cap;
@@ -68,6 +73,32 @@ void mailbox_keywords_free(struct mailbox_keywords *kw);
  * (it serialises writers of the file). STORE_ERR_QUOTA when more than 26. */
 enum store_error mailbox_keywords_bits(const char *path, struct mailbox_keywords *kw,
 				       const char *const *names, size_t n, uint32_t *bits_r);
+
+/* The folder's row in the index, as the IMAP side reads it. */
+struct mailbox_folder_row {
+	uint32_t uidvalidity, uidnext;
+	uint64_t modseq;
+	uint32_t recent_uid;
+};
+
+/*
+ * The saved view (mailbox_view.c) of folders with at least
+ * mailbox_view_min_msgs messages (a variable so that tests can lower it).
+ * mailbox_view_load(): map the folder's saved view if it can be trusted
+ * for the folder as r describes it, setting msgs, ids, n, and the view's
+ * modseq and uidnext to the saved ones (the caller then reads what changed
+ * since); false if there is none. mailbox_view_save(): write the view as
+ * it is (modseq, uidnext and every message; no \Recent). Neither fails
+ * in a way the caller must handle: the view is only a cache.
+ */
+#define MAILBOX_VIEW_MIN_MSGS 2000
+extern size_t mailbox_view_min_msgs;
+bool mailbox_view_load(struct store_mailbox *mb, const struct mailbox_folder_row *r);
+void mailbox_view_save(struct store_mailbox *mb);
+/* Move a mapped view to the heap with room for cap messages (before it
+ * grows), or let the mapping go (close). */
+void mailbox_view_to_heap(struct store_mailbox *mb, size_t cap);
+void mailbox_view_unmap(struct store_mailbox *mb);
 
 /* Binary search of the view by UID: index into msgs, or SIZE_MAX. */
 size_t mailbox_find(const struct store_mailbox *mb, uint32_t uid);

@@ -131,6 +131,10 @@ void store_mailbox_close(struct store_mailbox **mb);
 
 size_t store_mailbox_count(const struct store_mailbox *mb);
 const struct store_msg *store_mailbox_msg(const struct store_mailbox *mb, size_t seq);
+/* how many messages of the view are \Recent for this session */
+size_t store_mailbox_recent(const struct store_mailbox *mb);
+/* sequence number of the first message without \Seen, 0 if none */
+size_t store_mailbox_first_unseen(const struct store_mailbox *mb);
 /* sequence number (1-based) of a UID, 0 if not in the view */
 size_t store_mailbox_seq_of(const struct store_mailbox *mb, uint32_t uid);
 uint32_t store_mailbox_uidvalidity(const struct store_mailbox *mb);
