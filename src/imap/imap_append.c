@@ -137,7 +137,13 @@ static void imap_append_done(void *arg)
 	struct imap_session *s = job->s;
 	if (s != NULL) {
 		s->append_job = NULL;
-		if (job->err == STORE_ERR_NOTFOUND)
+		/* RFC 9051 6.3.12: a message appended to the selected mailbox
+		 * is announced (EXISTS) with the command's own responses */
+		if (job->err == STORE_OK && s->mb != NULL)
+			imap_report_changes(s, true);
+		if (conn_closing(s->conn))
+			; /* the mailbox went away meanwhile: BYE sent */
+		else if (job->err == STORE_ERR_NOTFOUND)
 			imap_tagged(s, "NO [TRYCREATE] No such mailbox.");
 		else if (job->err == STORE_OK)
 			imap_tagged(s, "OK [APPENDUID %u %u] APPEND completed.", job->validity,

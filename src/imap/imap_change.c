@@ -126,7 +126,7 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		return;
 	}
 	if (a.has_unchangedsince)
-		s->condstore = true;
+		imap_condstore_on(s);
 	uint32_t *uids = xcalloc(n + 1, sizeof(uint32_t));
 	for (size_t i = 0; i < n; i++)
 		uids[i] = store_mailbox_msg(s->mb, seqs[i])->uid;
@@ -142,6 +142,7 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 	} else if (n > 0) {
 		err = store_mailbox_set_flags(s->mb, uids, n, a.mode, a.flags, a.keywords,
 					      a.nkeywords, a.unchangedsince, &failed, &nfailed);
+		imap_report_flags_list(s); /* before a new keyword is used */
 	}
 	for (size_t i = 0; err == STORE_OK && i < n; i++) {
 		if (imap_in(failed, nfailed, uids[i]))

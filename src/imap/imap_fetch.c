@@ -213,7 +213,7 @@ static bool imap_fetch_parse(struct imap_session *s, const struct imap_command *
 				return false;
 			f->vanished = true;
 		}
-		s->condstore = true;
+		imap_condstore_on(s);
 		imap_fetch_add(f, FI_MODSEQ, "MODSEQ");
 	} else if (cmd->argc > 3) {
 		return false;
@@ -598,7 +598,7 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	}
 	for (size_t i = 0; i < f.n; i++)
 		if (f.items[i].kind == FI_MODSEQ)
-			s->condstore = true; /* RFC 7162 3.1: a CONDSTORE enabling command */
+			imap_condstore_on(s); /* RFC 7162 3.1: a CONDSTORE enabling command */
 	imap_fetch_mark_seen(s, seqs, n, &f);
 	if (f.vanished)
 		imap_fetch_vanished(s, &cmd->args[0], f.changedsince);

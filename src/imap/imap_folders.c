@@ -218,12 +218,19 @@ static const struct store_folder_info *imap_find_folder(const struct store_folde
 	return NULL;
 }
 
-/* Does a subscribed name lie below name? */
-static bool imap_has_subscribed_child(char **subs, size_t ns, const char *name)
+/*
+ * Does a subscribed name lie below name that the patterns do not list
+ * itself? Only such a child makes its unsubscribed parent appear (RFC 5258
+ * 3.5 CHILDINFO, RFC 3501 6.3.9 LSUB with "%"): one that is listed speaks
+ * for itself.
+ */
+static bool imap_has_unlisted_subscribed_child(char **subs, size_t ns, const char *name,
+					       char **patterns, size_t np)
 {
 	size_t len = strlen(name);
 	for (size_t i = 0; i < ns; i++)
-		if (strncmp(subs[i], name, len) == 0 && subs[i][len] == '/')
+		if (strncmp(subs[i], name, len) == 0 && subs[i][len] == '/' &&
+		    !imap_list_matches(patterns, np, subs[i]))
 			return true;
 	return false;
 }
@@ -270,7 +277,7 @@ static void imap_list_subscribed(struct imap_session *s, const struct imap_list_
 		if (!imap_list_matches(patterns, np, names[i]))
 			continue;
 		bool sub = imap_in_list(subs, ns, names[i]);
-		bool child = imap_has_subscribed_child(subs, ns, names[i]);
+		bool child = imap_has_unlisted_subscribed_child(subs, ns, names[i], patterns, np);
 		if (!sub && !(child && (o->recursive || o->lsub)))
 			continue;
 		const struct store_folder_info *f = imap_find_folder(folders, nf, names[i]);
@@ -512,7 +519,7 @@ bool imap_status_send(struct imap_session *s, const char *name, const struct ima
 			buf_appendf(&line, "%sSIZE %llu", sep, (unsigned long long)st.size);
 		else if (imap_arg_atom_is(&items[i], "HIGHESTMODSEQ")) {
 			/* RFC 7162 3.1: a CONDSTORE enabling command */
-			s->condstore = true;
+			imap_condstore_on(s);
 			buf_appendf(&line, "%sHIGHESTMODSEQ %llu", sep,
 				    (unsigned long long)st.highestmodseq);
 		} else if (imap_arg_atom_is(&items[i], "APPENDLIMIT")) {

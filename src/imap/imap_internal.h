@@ -73,6 +73,7 @@ struct imap_session {
 	char *mailbox;  /* its name, UTF-8 */
 	bool readonly;
 	size_t reported_exists; /* the EXISTS count the client knows */
+	char *reported_flags;   /* the FLAGS list the client knows */
 	bool uid_cmd;           /* the command came as "UID <command>" */
 
 	/* APPEND streaming a literal into a spool, then stored on the pool */
@@ -149,6 +150,12 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd);
 struct store_msg;
 void imap_flags_format(struct imap_session *s, const struct store_msg *m, struct buf *out);
 void imap_report_changes(struct imap_session *s, bool allow_expunge);
+/* FLAGS and PERMANENTFLAGS again if the folder's keywords changed
+ * (RFC 9051 7.3.5: a new keyword is announced before it is used). */
+void imap_report_flags_list(struct imap_session *s);
+/* A CONDSTORE enabling command (RFC 7162 3.1) ran: with a mailbox
+ * selected, the client learns its HIGHESTMODSEQ the first time. */
+void imap_condstore_on(struct imap_session *s);
 void imap_close_selected(struct imap_session *s);
 void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_examine(struct imap_session *s, const struct imap_command *cmd);

@@ -122,12 +122,14 @@
  * programs from real clients need more. */
 #define IMAP_MAX_LINE (64 * 1024)
 /* Before authentication only CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE
- * (with a SASL-IR initial response), ID, ENABLE... are possible. */
-#define IMAP_MAX_LINE_PREAUTH 8192
+ * (with a SASL-IR initial response), ID, ENABLE... are possible. The
+ * longest of them is a legal ID (RFC 2971 3.3: 30 fields of up to 30
+ * octets with values of up to 1024): about 32 KiB. */
+#define IMAP_MAX_LINE_PREAUTH (40 * 1024)
 /* Whole command, not counting streamed literals: every line byte plus
  * every stored literal. */
 #define IMAP_MAX_COMMAND (256 * 1024)
-#define IMAP_MAX_COMMAND_PREAUTH (16 * 1024)
+#define IMAP_MAX_COMMAND_PREAUTH (48 * 1024)
 /* Largest literal of any kind, stored or streamed. Sessions should set the
  * configured message size limit (RFC 7889 APPENDLIMIT) here. */
 #define IMAP_MAX_LITERAL (64 * 1024 * 1024)

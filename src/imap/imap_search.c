@@ -18,6 +18,7 @@
 #include "imap/imap_seqset.h"
 #include "lib/buf.h"
 #include "lib/mem.h"
+#include "mime/mime_address.h"
 #include "mime/mime_charset.h"
 #include "mime/mime_decode.h"
 #include "mime/mime_header.h"
@@ -296,7 +297,7 @@ static struct key *parse_key(struct parse_state *p)
 			return NULL;
 		}
 		if (k->kind == K_MODSEQ) {
-			p->s->condstore = true;
+			imap_condstore_on(p->s);
 			p->uses_modseq = true;
 		}
 		return k;
@@ -367,6 +368,45 @@ static void search_load_header(struct search_ctx *c)
 	buf_deinit(&raw);
 }
 
+/*
+ * FROM, TO, CC and BCC search the envelope's addresses (RFC 9051 6.4.4),
+ * not only the field's text: "a (comment)@ b.org" is the address
+ * a@b.org. Each address is tried as "name <mailbox@host>", the name
+ * decoded (RFC 2047).
+ */
+static bool search_address_hit(const char *value, size_t len, const char *needle)
+{
+	struct mime_addr_list l;
+	mime_addr_list_init(&l);
+	mime_address_parse(value, len, &l);
+	bool hit = false;
+	struct buf a;
+	buf_init(&a, 0);
+	for (size_t i = 0; !hit && i < l.count; i++) {
+		const char *name = mime_addr_text(&l, l.v[i].name);
+		const char *mailbox = mime_addr_text(&l, l.v[i].mailbox);
+		const char *host = mime_addr_text(&l, l.v[i].host);
+		if (mailbox == NULL || host == NULL)
+			continue; /* a group marker */
+		a.len = 0;
+		if (name != NULL) {
+			mime_header_decode(name, strlen(name), &a);
+			buf_append_byte(&a, ' ');
+		}
+		buf_appendf(&a, "<%s@%s>", mailbox, host);
+		hit = contains_ci(a.ptr, a.len, needle);
+	}
+	buf_deinit(&a);
+	mime_addr_list_deinit(&l);
+	return hit;
+}
+
+static bool search_is_address(int env_field)
+{
+	return env_field == MIME_ENV_FROM || env_field == MIME_ENV_TO || env_field == MIME_ENV_CC ||
+	       env_field == MIME_ENV_BCC;
+}
+
 /* The envelope field a header key names, or -1. */
 static int search_env_field(const char *field)
 {
@@ -407,7 +447,10 @@ static int search_header_cached(struct search_ctx *c, int env_field, const char 
 		struct buf dec;
 		buf_init(&dec, 0);
 		mime_header_decode(mime_str_ptr(t, t->env[i].value), t->env[i].value.len, &dec);
-		bool hit = contains_ci(dec.ptr != NULL ? dec.ptr : "", dec.len, needle);
+		bool hit = contains_ci(dec.ptr != NULL ? dec.ptr : "", dec.len, needle) ||
+			   (search_is_address(env_field) &&
+			    search_address_hit(mime_str_ptr(t, t->env[i].value), t->env[i].value.len,
+					       needle));
 		buf_deinit(&dec);
 		if (hit)
 			return 1;
@@ -430,7 +473,9 @@ static bool search_header(struct search_ctx *c, const char *field, const char *n
 		struct buf dec;
 		buf_init(&dec, 0);
 		mime_header_decode(f.value, f.value_len, &dec);
-		bool hit = contains_ci(dec.ptr != NULL ? dec.ptr : "", dec.len, needle);
+		bool hit = contains_ci(dec.ptr != NULL ? dec.ptr : "", dec.len, needle) ||
+			   (search_is_address(env_field) &&
+			    search_address_hit(f.value, f.value_len, needle));
 		buf_deinit(&dec);
 		if (hit)
 			return true;
@@ -822,6 +867,13 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	bool uses_modseq;
 	if (!imap_search_run(s, cmd->args + i, cmd->argc - i, &hits, &nh, &maxmod, &uses_modseq))
 		return; /* answered */
+	/* RFC 7162 3.1.5: returning only MIN and/or MAX, the MODSEQ is that
+	 * of the messages returned */
+	if (ret.esearch && (ret.min || ret.max) && !ret.all && !ret.count && nh > 0) {
+		uint64_t lo = store_mailbox_msg(s->mb, hits[0])->modseq;
+		uint64_t hi = store_mailbox_msg(s->mb, hits[nh - 1])->modseq;
+		maxmod = ret.min && ret.max ? (lo > hi ? lo : hi) : ret.min ? lo : hi;
+	}
 	for (size_t k = 0; s->uid_cmd && k < nh; k++)
 		hits[k] = store_mailbox_msg(s->mb, hits[k])->uid;
 	if (ret.save) {

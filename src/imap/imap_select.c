@@ -92,6 +92,10 @@ void imap_report_changes(struct imap_session *s, bool allow_expunge)
 		for (size_t i = 0; i < ch.n_expunged; i++)
 			imap_untagged(s, "%u EXPUNGE", ch.expunged_seqs[i]);
 	}
+	/* the client counts its expunges itself (RFC 9051 7.5.1): EXISTS
+	 * only for what arrived, also after a MOVE into the same mailbox */
+	s->reported_exists -= ch.n_expunged <= s->reported_exists ? ch.n_expunged : s->reported_exists;
+	imap_report_flags_list(s);
 	if (ch.exists != s->reported_exists) {
 		imap_untagged(s, "%zu EXISTS", ch.exists);
 		if (!s->rev2)
@@ -107,8 +111,60 @@ void imap_close_selected(struct imap_session *s)
 {
 	store_mailbox_close(&s->mb);
 	xfree(s->mailbox);
+	xfree(s->reported_flags);
 	if (s->state == IMAP_STATE_SELECTED)
 		s->state = IMAP_STATE_AUTH;
+}
+
+/* The system flags and the folder's keywords, space-separated. */
+static char *imap_flags_list(struct imap_session *s, size_t *nkeywords_r)
+{
+	struct buf flags;
+	buf_init(&flags, 0);
+	buf_append_str(&flags, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	size_t nk, used = 0;
+	const char *const *kw = store_mailbox_keywords(s->mb, &nk);
+	for (size_t i = 0; i < nk; i++) {
+		if (kw[i] != NULL) {
+			buf_appendf(&flags, " %s", kw[i]);
+			used++;
+		}
+	}
+	*nkeywords_r = used;
+	return buf_steal(&flags);
+}
+
+/* FLAGS and PERMANENTFLAGS from the list; remembered as reported. */
+static void imap_send_flags_list(struct imap_session *s, char *list, size_t nkeywords)
+{
+	imap_untagged(s, "FLAGS (%s)", list);
+	/* \* only while a new keyword can still be made (26 Maildir letters) */
+	imap_untagged(s, "OK [PERMANENTFLAGS (%s%s)] Flags permitted.", s->readonly ? "" : list,
+		      s->readonly || nkeywords >= STORE_KEYWORDS_MAX ? "" : " \\*");
+	xfree(s->reported_flags);
+	s->reported_flags = list;
+}
+
+void imap_condstore_on(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	if (s->mb != NULL)
+		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest.",
+			      (unsigned long long)store_mailbox_highestmodseq(s->mb));
+}
+
+void imap_report_flags_list(struct imap_session *s)
+{
+	if (s->mb == NULL)
+		return;
+	size_t nk;
+	char *list = imap_flags_list(s, &nk);
+	if (s->reported_flags != NULL && strcmp(list, s->reported_flags) == 0)
+		xfree(list);
+	else
+		imap_send_flags_list(s, list, nk);
 }
 
 static void imap_select_responses(struct imap_session *s)
@@ -118,22 +174,9 @@ static void imap_select_responses(struct imap_session *s)
 	s->reported_exists = n;
 	if (!s->rev2)
 		imap_untagged(s, "%zu RECENT", store_mailbox_recent(s->mb));
-	struct buf flags;
-	buf_init(&flags, 0);
-	buf_append_str(&flags, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
 	size_t nk;
-	const char *const *kw = store_mailbox_keywords(s->mb, &nk);
-	for (size_t i = 0; i < nk; i++)
-		if (kw[i] != NULL)
-			buf_appendf(&flags, " %s", kw[i]);
-	imap_untagged(s, "FLAGS (%s)", flags.ptr);
-	size_t used = 0;
-	for (size_t i = 0; i < nk; i++)
-		used += kw[i] != NULL;
-	/* \* only while a new keyword can still be made (26 Maildir letters) */
-	imap_untagged(s, "OK [PERMANENTFLAGS (%s%s)] Flags permitted.", s->readonly ? "" : flags.ptr,
-		      s->readonly || used >= STORE_KEYWORDS_MAX ? "" : " \\*");
-	buf_deinit(&flags);
+	char *list = imap_flags_list(s, &nk);
+	imap_send_flags_list(s, list, nk);
 	size_t first_unseen = s->rev2 ? 0 : store_mailbox_first_unseen(s->mb);
 	if (first_unseen != 0)
 		imap_untagged(s, "OK [UNSEEN %zu] First unseen.", first_unseen);

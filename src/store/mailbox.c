@@ -112,30 +112,36 @@ static enum store_error mailbox_folder_row(struct store_user *u, int64_t folder,
  * \Recent (RFC 3501 2.3.2): a message is recent for the first session that
  * sees it. The folder row remembers the highest UID handed out; claiming
  * the ones above it is one small write transaction, only when there are
- * any. Read-only sessions never claim.
+ * any. A read-only session (EXAMINE) shows them as recent but claims
+ * nothing (RFC 3501 6.3.2: EXAMINE must not take \Recent away).
  */
 static void mailbox_claim_recent(struct store_mailbox *mb, size_t first)
 {
-	if (mb->readonly || first >= mb->n)
+	if (first >= mb->n)
 		return;
 	struct mailbox_folder_row r;
 	uint32_t top = mb->msgs[mb->n - 1].uid;
-	if (index_begin(mb->u) != STORE_OK)
-		return;
-	enum store_error err = mailbox_folder_row(mb->u, mb->folder, &r);
-	if (err == STORE_OK && r.recent_uid < top) {
-		sqlite3_stmt *st = index_stmt(mb->u, INDEX_IMAP_RECENT);
-		if (st == NULL)
-			err = STORE_ERR_TEMP;
-		if (st != NULL) {
-			sqlite3_bind_int64(st, 1, mb->folder);
-			sqlite3_bind_int64(st, 2, top);
-			err = index_step_done(mb->u, st, "imap_recent");
+	if (mb->readonly) {
+		if (mailbox_folder_row(mb->u, mb->folder, &r) != STORE_OK)
+			return;
+	} else {
+		if (index_begin(mb->u) != STORE_OK)
+			return;
+		enum store_error err = mailbox_folder_row(mb->u, mb->folder, &r);
+		if (err == STORE_OK && r.recent_uid < top) {
+			sqlite3_stmt *st = index_stmt(mb->u, INDEX_IMAP_RECENT);
+			if (st == NULL)
+				err = STORE_ERR_TEMP;
+			if (st != NULL) {
+				sqlite3_bind_int64(st, 1, mb->folder);
+				sqlite3_bind_int64(st, 2, top);
+				err = index_step_done(mb->u, st, "imap_recent");
+			}
 		}
-	}
-	if (err != STORE_OK || index_commit(mb->u) != STORE_OK) {
-		index_rollback(mb->u);
-		return;
+		if (err != STORE_OK || index_commit(mb->u) != STORE_OK) {
+			index_rollback(mb->u);
+			return;
+		}
 	}
 	if (r.recent_uid >= top)
 		return;
@@ -539,6 +545,7 @@ enum store_error store_mailbox_sync(struct store_mailbox *mb, bool keep_expunged
 	enum store_error err = sync_folder(mb->u, mb->name, false, &folder);
 	if (err == STORE_OK && folder != mb->folder)
 		ch->uidvalidity_changed = true; /* deleted and created again */
+	mailbox_keywords_refresh(mb->path, &mb->kw);
 	uint32_t *changed = NULL;
 	size_t nchanged = 0, first_new = mb->n;
 	if (err == STORE_OK && !ch->uidvalidity_changed)

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define KEYWORDS_FILE "dovecot-keywords"
@@ -103,20 +104,44 @@ static void keywords_parse_line(struct mailbox_keywords *kw, char *line)
 		kw->count = idx + 1;
 }
 
+static void keywords_stamp(const struct stat *st, uint64_t *ino, uint64_t *size, int64_t *mtime)
+{
+	*ino = st != NULL ? (uint64_t)st->st_ino : 0;
+	*size = st != NULL ? (uint64_t)st->st_size : 0;
+	*mtime = st != NULL ? (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec : 0;
+}
+
 void mailbox_keywords_read(const char *path, struct mailbox_keywords *kw)
 {
 	mailbox_keywords_free(kw);
+	keywords_stamp(NULL, &kw->ino, &kw->size, &kw->mtime);
 	char *file = xasprintf("%s/%s", path, KEYWORDS_FILE);
 	FILE *f = fopen(file, "re");
 	xfree(file);
 	if (f == NULL)
 		return;
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0)
+		keywords_stamp(&st, &kw->ino, &kw->size, &kw->mtime);
 	char line[KEYWORD_NAME_MAX + 32];
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
 		keywords_parse_line(kw, line);
 	}
 	fclose(f);
+}
+
+void mailbox_keywords_refresh(const char *path, struct mailbox_keywords *kw)
+{
+	char *file = xasprintf("%s/%s", path, KEYWORDS_FILE);
+	struct stat st;
+	bool there = stat(file, &st) == 0;
+	xfree(file);
+	uint64_t ino, size;
+	int64_t mtime;
+	keywords_stamp(there ? &st : NULL, &ino, &size, &mtime);
+	if (ino != kw->ino || size != kw->size || mtime != kw->mtime)
+		mailbox_keywords_read(path, kw);
 }
 
 /* Replace the file atomically (tmp, rename): a reader sees the old list

@@ -21,6 +21,9 @@
 struct mailbox_keywords {
 	char *names[STORE_KEYWORDS_MAX];
 	size_t count; /* highest used index + 1 */
+	/* the file as last read (inode, size, mtime in ns; 0s: missing) */
+	uint64_t ino, size;
+	int64_t mtime;
 };
 
 struct store_mailbox {
@@ -67,6 +70,8 @@ void mailbox_flags_format(unsigned flags, uint32_t keywords, const char *old, si
 
 /* Read <path>/dovecot-keywords (missing = no keywords). */
 void mailbox_keywords_read(const char *path, struct mailbox_keywords *kw);
+/* Read it again if it changed since (another session added a keyword). */
+void mailbox_keywords_refresh(const char *path, struct mailbox_keywords *kw);
 void mailbox_keywords_free(struct mailbox_keywords *kw);
 /* The bits of the keyword names (case-insensitive, RFC 9051 2.3.2),
  * adding unknown ones to the file. Call inside an index write transaction

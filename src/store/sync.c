@@ -134,15 +134,45 @@ static bool sync_unchanged(const struct sync_ctx *c)
 }
 
 /*
+ * A UIDVALIDITY for a folder without one: the time, as Dovecot does, but
+ * above any this index handed out before, so that a folder deleted and
+ * created again within a second does not get its old one back (RFC 9051
+ * 2.3.1.1: the pair of UIDVALIDITY and UID must never refer to two
+ * different messages).
+ */
+static uint32_t sync_new_uidvalidity(struct sync_ctx *c)
+{
+	static const char key[] = "last_uidvalidity";
+	uint32_t v = (uint32_t)time(NULL);
+	sqlite3_stmt *st = index_stmt(c->u, INDEX_META_GET);
+	if (st == NULL)
+		return v;
+	index_bind_text(st, 1, key, strlen(key));
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t last = sqlite3_column_int64(st, 0);
+		if (last >= v && last < UINT32_MAX)
+			v = (uint32_t)last + 1;
+	}
+	sqlite3_reset(st);
+	st = index_stmt(c->u, INDEX_META_SET);
+	if (st != NULL) {
+		index_bind_text(st, 1, key, strlen(key));
+		sqlite3_bind_int64(st, 2, v);
+		index_step_done(c->u, st, "meta_set");
+	}
+	return v;
+}
+
+/*
  * First sight of a folder. If Dovecot left a dovecot-uidlist, its
  * UIDVALIDITY becomes ours so that its UIDs (and UIDLs) carry over;
- * otherwise the time, as Dovecot does.
+ * otherwise a new one (sync_new_uidvalidity).
  */
 static enum store_error sync_folder_create(struct sync_ctx *c)
 {
 	c->ul = uidlist_read(c->path);
 	c->ul_read = true;
-	c->f.uidvalidity = c->ul != NULL ? c->ul->uidvalidity : (uint32_t)time(NULL);
+	c->f.uidvalidity = c->ul != NULL ? c->ul->uidvalidity : sync_new_uidvalidity(c);
 	c->f.uidnext = 1;
 	c->f.modseq = 0;
 	c->f.mtime[0] = c->f.mtime[1] = 0;

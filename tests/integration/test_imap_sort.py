@@ -208,7 +208,11 @@ def test_sort_modseq(server):
     r = raw(server, "alice")
     assert r.cmd(b"x1 SELECT INBOX")[-1].startswith(b"x1 OK")
     lines = r.cmd(b"x2 SORT (SUBJECT) UTF-8 MODSEQ 1")
-    assert lines[0].startswith(b"* SORT 2 1 3 (MODSEQ "), lines
+    # RFC 7162 3.1: the MODSEQ key turns CONDSTORE on, which announces
+    # the mailbox's HIGHESTMODSEQ first
+    assert lines[0].startswith(b"* OK [HIGHESTMODSEQ "), lines
+    assert lines[1].startswith(b"* SORT 2 1 3 (MODSEQ "), lines
+    assert r.cmd(b"x3 SORT (SUBJECT) UTF-8 MODSEQ 1")[0].startswith(b"* SORT 2 1 3"), "only once"
     r.close()
     m.logout()
 

@@ -1,0 +1,161 @@
+"""Protocol details an IMAP compliance tester checks, each against the RFC
+that asks for it: untagged updates at the right moment (EXISTS after
+APPEND and MOVE, FLAGS when a keyword appears), \\Recent under EXAMINE,
+UIDVALIDITY of a re-created folder, LIST RECURSIVEMATCH with several
+patterns, the longest legal ID, address searches, and CONDSTORE enabled
+by a command.
+
+Real clients: a byte-level client (imap_helpers.raw) where the order of
+responses matters, Python's imaplib elsewhere.
+"""
+import re
+
+from imap_helpers import login, make_server, plain, raw, reaper, server, untagged  # noqa: F401
+
+
+def tagged_ok(lines):
+    return lines[-1].split(b" ", 2)[1] == b"OK"
+
+
+def test_append_to_selected_announces_exists(server):
+    r = raw(server, "alice")
+    assert tagged_ok(r.cmd(b"a SELECT INBOX"))
+    msg = plain(1)
+    r.send(b"b APPEND INBOX {%d+}\r\n" % len(msg) + msg + b"\r\n")
+    lines = r.read_until_tag(b"b")
+    # RFC 9051 6.3.12: EXISTS with the APPEND's own responses
+    assert b"* 1 EXISTS\r\n" in lines, lines
+    assert lines[-1].startswith(b"b OK [APPENDUID "), lines
+    r.close()
+
+
+def test_move_reports_expunge_then_only_new_exists(server):
+    for i in range(3):
+        assert server.deliver("alice", plain(i)) == {}
+    r = raw(server, "alice")
+    assert tagged_ok(r.cmd(b"a SELECT INBOX"))
+    assert tagged_ok(r.cmd(b"b CREATE Other"))
+    lines = r.cmd(b"c UID MOVE 1 Other")
+    assert b"* 1 EXPUNGE\r\n" in lines
+    # the count went down by the EXPUNGE itself: no EXISTS (RFC 9051 7.4.1)
+    assert untagged(lines, b"EXISTS") == [], lines
+    # MOVE into the mailbox itself: gone and back with a new UID
+    lines = r.cmd(b"d MOVE 1 INBOX")
+    assert b"* 1 EXPUNGE\r\n" in lines, lines
+    assert b"* 2 EXISTS\r\n" in lines, lines
+    r.close()
+
+
+def test_new_keyword_announced_before_use(server):
+    assert server.deliver("alice", plain(1)) == {}
+    a = raw(server, "alice")
+    b = raw(server, "alice")
+    assert tagged_ok(a.cmd(b"a SELECT INBOX"))
+    assert tagged_ok(b.cmd(b"b SELECT INBOX"))
+    lines = a.cmd(b"c STORE 1 +FLAGS ($Hello NIL)")
+    flags = [i for i, l in enumerate(lines) if l.startswith(b"* FLAGS (")]
+    fetch = [i for i, l in enumerate(lines) if b" FETCH " in l]
+    assert flags and fetch and flags[0] < fetch[0], lines
+    assert b"$Hello" in lines[flags[0]] and b"NIL" in lines[flags[0]]
+    assert any(l.startswith(b"* OK [PERMANENTFLAGS (") and b"$Hello" in l for l in lines)
+    # the other session learns the new list before the flag change
+    lines = b.cmd(b"d NOOP")
+    flags = [i for i, l in enumerate(lines) if l.startswith(b"* FLAGS (")]
+    fetch = [i for i, l in enumerate(lines) if b" FETCH " in l]
+    assert flags and fetch and flags[0] < fetch[0], lines
+    # and only once
+    assert untagged(a.cmd(b"e NOOP"), b"FLAGS") == []
+    a.close()
+    b.close()
+
+
+def test_examine_shows_recent_without_taking_it(server):
+    assert server.deliver("alice", plain(1)) == {}
+    assert server.deliver("alice", plain(2)) == {}
+    r = raw(server, "alice")
+    lines = r.cmd(b"a EXAMINE INBOX")
+    assert b"* 2 RECENT\r\n" in lines, lines
+    assert tagged_ok(r.cmd(b"b CLOSE"))
+    lines = r.cmd(b"c STATUS INBOX (RECENT)")
+    assert b"(RECENT 2)" in lines[0], lines
+    lines = r.cmd(b"d SELECT INBOX")
+    assert b"* 2 RECENT\r\n" in lines, lines
+    assert tagged_ok(r.cmd(b"e CLOSE"))
+    assert b"(RECENT 0)" in r.cmd(b"f STATUS INBOX (RECENT)")[0]
+    r.close()
+
+
+def test_recreated_folder_gets_new_uidvalidity(server):
+    m = login(server)
+    seen = set()
+    for _ in range(3):
+        assert m.create("Again")[0] == "OK"
+        typ, data = m.status("Again", "(UIDVALIDITY)")
+        seen.add(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+        assert m.delete("Again")[0] == "OK"
+    # RFC 9051 2.3.1.1: never the same UIDVALIDITY for a new folder,
+    # also within one second
+    assert len(seen) == 3, seen
+    m.logout()
+
+
+def test_list_recursivematch_several_patterns(server):
+    m = login(server)
+    for name in ("T", "T/a", "T/b"):
+        assert m.create(name)[0] == "OK"
+    assert m.subscribe("T/a")[0] == "OK"
+    r = raw(server, "alice")
+    # the subscribed child is not listed: its parent is, with CHILDINFO
+    lines = r.cmd(b'a LIST (SUBSCRIBED RECURSIVEMATCH) "" (T)')
+    assert any(l.startswith(b'* LIST (') and b'"T" ("CHILDINFO" ("SUBSCRIBED"))' in l
+               for l in lines), lines
+    # the child is listed itself: the parent need not be (RFC 5258 3.5)
+    lines = r.cmd(b'b LIST (SUBSCRIBED RECURSIVEMATCH) "" (T T/a)')
+    listed = [l for l in lines if l.startswith(b"* LIST")]
+    assert len(listed) == 1 and b'"T/a"' in listed[0], lines
+    r.close()
+    m.logout()
+
+
+def test_longest_legal_id_before_login(server):
+    r = raw(server)
+    # RFC 2971 3.3: up to 30 fields, values up to 1024 octets
+    pairs = b" ".join(b'"field%02d" "%s"' % (i, b"v" * 1024) for i in range(30))
+    lines = r.cmd(b"a ID (" + pairs + b")")
+    assert lines[-1].startswith(b"a OK"), lines[-1]
+    assert tagged_ok(r.cmd(b"b NOOP"))
+    r.close()
+
+
+def test_search_address_with_comments(server):
+    msg = (b"From: <user-from (comment)@ (comment) domain.org>\r\n"
+           b"To: Some One <someone@example.org>\r\nSubject: s\r\n\r\nbody\r\n")
+    assert server.deliver("alice", msg) == {}
+    assert server.deliver("alice", plain(2)) == {}
+    m = login(server)
+    m.select("INBOX")
+    assert m.search(None, "FROM", "user-from@domain.org") == ("OK", [b"1"])
+    assert m.search(None, "TO", '"One <someone@"') == ("OK", [b"1"])
+    assert m.search(None, "FROM", "nobody@domain.org") == ("OK", [b""])
+    m.logout()
+
+
+def test_condstore_enabled_by_command(server):
+    for i in range(3):
+        assert server.deliver("alice", plain(i)) == {}
+    r = raw(server, "alice")
+    assert tagged_ok(r.cmd(b"a SELECT INBOX"))
+    lines = r.cmd(b"b FETCH 1 (MODSEQ)")
+    # RFC 7162 3.1: the first enabling command announces HIGHESTMODSEQ
+    assert any(l.startswith(b"* OK [HIGHESTMODSEQ ") for l in lines), lines
+    assert untagged(r.cmd(b"c FETCH 1 (MODSEQ)"), b"OK") == []
+    mods = {}
+    for seq in (b"1", b"2", b"3"):
+        lines = r.cmd(b"s STORE " + seq + b" +FLAGS (\\Seen)")
+        mods[seq] = re.search(rb"MODSEQ \((\d+)\)", lines[0]).group(1)
+    # RFC 7162 3.1.5: with only MIN (or MAX), the MODSEQ of that message
+    lines = r.cmd(b'd SEARCH RETURN (MIN) 1:3 MODSEQ "/flags/\\\\seen" all 1')
+    assert lines[0].endswith(b"MIN 1 MODSEQ " + mods[b"1"] + b"\r\n"), lines
+    lines = r.cmd(b'e SEARCH RETURN (MAX) 1:2 MODSEQ 1')
+    assert lines[0].endswith(b"MAX 2 MODSEQ " + mods[b"2"] + b"\r\n"), lines
+    r.close()
