@@ -9,9 +9,9 @@
  * text, after RFC 2047 and transfer-encoding decoding and conversion to
  * UTF-8. Matching is case-insensitive for ASCII letters (RFC 9051 6.4.4:
  * "case-insensitive substring"). BODY and TEXT first ask the full-text
- * index (store_fts_*) which messages contain the needle's words (the last
- * one as a prefix, as Dovecot's FTS does) and read only those, so their
- * matches are whole words and word beginnings, not any substring.
+ * index (store_fts_*) which messages may contain the needle (words that
+ * contain its pieces) and read only those: still substrings, "dfg" finds
+ * "asdfghjk".
  */
 #include "imap/imap_internal.h"
 

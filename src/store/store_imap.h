@@ -251,8 +251,9 @@ void store_mailbox_batch_end(struct store_mailbox *mb);
  * An index of the words of each message (decoded header fields, decoded
  * text parts), built by the caller (which knows MIME) for the messages the
  * store says are missing, and asked for candidates: a message that is not
- * a candidate does not contain the words. Matching is by whole words, the
- * last one also as a prefix; the caller still checks candidates exactly.
+ * a candidate does not contain the needle. Candidates are a superset for
+ * substring matching (a piece of a word finds the word); the caller
+ * still checks each candidate exactly.
  */
 enum store_fts_field { STORE_FTS_HEADER = 1, STORE_FTS_BODY = 2 };
 

@@ -265,8 +265,8 @@ def test_condstore_qresync(server):
 
 
 def test_search_body_full_text_index(server):
-    """SEARCH BODY/TEXT through the full-text index: words and word
-    prefixes in decoded text parts; the index follows new mail."""
+    """SEARCH BODY/TEXT through the full-text index: any substring of the
+    decoded text parts; the index follows new mail."""
     import base64
     plain = msg(1, b"The quarterly projections are attached.\r\n")
     b64 = (b"From: a@example.org\r\nSubject: encoded\r\nMIME-Version: 1.0\r\n"
@@ -288,6 +288,14 @@ def test_search_body_full_text_index(server):
     assert m.search(None, "TEXT", "attachment") == ("OK", [b"3"])  # header words too
     assert m.search(None, "BODY", "nowhere") == ("OK", [b""])
     assert m.search(None, "NOT", "BODY", "meeting") == ("OK", [b"1 3"])
+    # RFC 9051 6.4.4: substrings, also through the index: inside a word,
+    # the end of one word and the start of the next, across punctuation
+    assert m.search(None, "BODY", "arterl") == ("OK", [b"1"])
+    assert m.search(None, "BODY", '"ections are att"') == ("OK", [b"1"])
+    assert m.search(None, "BODY", '"ing tomor"') == ("OK", [b"2"])
+    assert m.search(None, "TEXT", "ttachmen") == ("OK", [b"3"])
+    assert m.search(None, "BODY", "ectionz") == ("OK", [b""])
+    assert m.search(None, "BODY", '"s are"') == ("OK", [b"1"])
     # header keys stay exact substrings
     assert m.search(None, "SUBJECT", "ncode") == ("OK", [b"2"])
     server.deliver("alice", msg(4, b"another quarterly report\r\n"))
