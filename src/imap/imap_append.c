@@ -9,8 +9,10 @@
 #include "imap/imap_internal.h"
 
 #include "daemon/server_env.h"
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
+#include "mime/mime_binary.h"
 #include "net/conn.h"
 #include "net/workpool.h"
 #include "store/store_imap.h"
@@ -99,6 +101,7 @@ struct imap_append_job {
 	char **kw;
 	size_t nkw;
 	time_t date;
+	bool literal8; /* the message came as binary (RFC 3516) */
 	enum store_error err;
 	bool over_quota; /* quota.storage said no (else QUOTA = too many keywords) */
 	uint32_t validity, uid;
@@ -118,9 +121,31 @@ static void imap_append_job_free(struct imap_append_job *job)
 	free(job);
 }
 
+/* A message sent as a literal8 may have binary parts: they are stored as
+ * base64 (mime_binary.h), which BINARY[] decodes back. */
+static enum store_error imap_append_binary(struct store_spool *spool)
+{
+	struct buf raw, out;
+	buf_init(&raw, 0);
+	buf_init(&out, 0);
+	enum store_error err = STORE_OK;
+	if (!store_spool_read(spool, &raw))
+		err = STORE_ERR_TEMP;
+	else if (mime_binary_to_base64(raw.ptr != NULL ? raw.ptr : "", raw.len, &out))
+		err = store_spool_replace(spool, out.ptr, out.len);
+	buf_deinit(&raw);
+	buf_deinit(&out);
+	return err;
+}
+
 static void imap_append_work(void *arg)
 {
 	struct imap_append_job *job = arg;
+	if (job->literal8) {
+		job->err = imap_append_binary(job->spool);
+		if (job->err != STORE_OK)
+			return;
+	}
 	/* RFC 9208 4.3.1: over quota.storage is NO [OVERQUOTA] */
 	job->err = store_quota_check(job->store, job->quota,
 				     store_quota_message_size(NULL, 0, job->spool));
@@ -172,6 +197,7 @@ static void imap_append_submit(struct imap_session *s, char *name, struct store_
 		job->kw[i] = xstrdup(kw[i]);
 	job->nkw = nkw;
 	job->date = date;
+	job->literal8 = s->append_literal8;
 	s->append_job = job;
 	imap_busy_begin(s);
 	workpool_submit(s->env->pool, imap_append_work, imap_append_done, job);

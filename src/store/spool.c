@@ -13,6 +13,7 @@
 #include "store/spool.h"
 #include "store/store_private.h"
 
+#include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -133,6 +134,38 @@ uint64_t store_spool_size(const struct store_spool *sp)
 bool store_spool_crlf(const struct store_spool *sp)
 {
 	return sp->count.first_eol == CRLF_EOL_CRLF;
+}
+
+bool store_spool_read(const struct store_spool *sp, struct buf *out)
+{
+	if (sp->failed || sp->over_quota)
+		return false;
+	if (sp->fd < 0)
+		return buf_append(out, sp->mem, sp->mem_len);
+	char chunk[65536];
+	for (off_t off = 0;;) {
+		ssize_t n = pread(sp->fd, chunk, sizeof(chunk), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		if (n == 0)
+			return true;
+		buf_append(out, chunk, (size_t)n);
+		off += n;
+	}
+}
+
+enum store_error store_spool_replace(struct store_spool *sp, const void *data, size_t len)
+{
+	if (sp->fd >= 0 && (ftruncate(sp->fd, 0) < 0 || lseek(sp->fd, 0, SEEK_SET) < 0)) {
+		sp->failed = true;
+		return STORE_ERR_TEMP;
+	}
+	sp->mem_len = 0;
+	sp->over_quota = false;
+	crlf_count_init(&sp->count);
+	return store_spool_write(sp, data, len);
 }
 
 void store_spool_free(struct store_spool **spp)

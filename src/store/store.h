@@ -32,6 +32,8 @@
 #include <stdint.h>
 #include <time.h>
 
+struct buf;
+
 enum store_error {
 	STORE_OK = 0,
 	STORE_ERR_TEMP,     /* try again later: I/O error, disk full, lock timeout */
@@ -102,6 +104,11 @@ uint64_t store_spool_size(const struct store_spool *sp);
 /* True if the first line ending seen was CRLF (so headers we prepend
  * should use CRLF too). */
 bool store_spool_crlf(const struct store_spool *sp);
+/* The whole content (for a transformation before storing it); false on
+ * an I/O error or if the spool dropped content (over its size). */
+bool store_spool_read(const struct store_spool *sp, struct buf *out);
+/* Replace the content with (data, len), as if freshly written. */
+enum store_error store_spool_replace(struct store_spool *sp, const void *data, size_t len);
 void store_spool_free(struct store_spool **sp);
 
 /*

@@ -8,6 +8,7 @@
  * chunked must agree).
  */
 #include "mime/mime_address.h"
+#include "mime/mime_binary.h"
 #include "mime/mime_charset.h"
 #include "mime/mime_decode.h"
 #include "mime/mime_header.h"
@@ -198,6 +199,21 @@ static void as_text(const uint8_t *data, size_t size, size_t step)
 	mime_addr_list_deinit(&l);
 }
 
+/* Binary parts to base64 (APPEND of a literal8): never longer than the
+ * base64 of everything plus the new header fields, and parseable. */
+static void as_binary_append(const uint8_t *data, size_t size)
+{
+	struct buf out;
+	buf_init(&out, 0);
+	if (mime_binary_to_base64((const char *)data, size, &out)) {
+		CHECK(out.len <= size * 2 + 64 * (size / 8 + 2));
+		struct mime_tree *t = mime_parse(out.ptr, out.len);
+		CHECK(t != NULL);
+		mime_tree_free(&t);
+	}
+	buf_deinit(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* chunk sizes from the input itself, 1..17 */
@@ -207,5 +223,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		as_message(data, size, 1); /* byte at a time */
 	as_cache_entry(data, size);
 	as_text(data, size, step);
+	as_binary_append(data, size);
 	return 0;
 }

@@ -159,3 +159,22 @@ def test_condstore_enabled_by_command(server):
     lines = r.cmd(b'e SEARCH RETURN (MAX) 1:2 MODSEQ 1')
     assert lines[0].endswith(b"MAX 2 MODSEQ " + mods[b"2"] + b"\r\n"), lines
     r.close()
+
+
+def test_binary_append_kept_exactly(server):
+    # RFC 3516: a binary part sent as a literal8 comes back byte for byte
+    # from BINARY[], and BODY[] never carries its NULs (RFC 9051 4.3)
+    data = b"\x00-\xe4\n\r\n\n\xff\x00"
+    msg = (b"From: user@domain.org\r\nMime-Version: 1.0\r\n"
+           b"Content-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: binary\r\n\r\n" + data)
+    r = raw(server, "alice")
+    r.send(b"a APPEND INBOX ~{%d+}\r\n" % len(msg) + msg + b"\r\n")
+    assert r.read_until_tag(b"a")[-1].startswith(b"a OK")
+    assert tagged_ok(r.cmd(b"b SELECT INBOX"))
+    lines = r.cmd(b"c FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])")
+    assert lines[0] == (b"* 1 FETCH (BINARY.SIZE[1] %d BINARY[1] ~{%d}\r\n" % (len(data), len(data))
+                        + data + b")\r\n"), lines
+    lines = r.cmd(b"d FETCH 1 (BODY.PEEK[])")
+    assert b"\x00" not in lines[0] and b"Content-Transfer-Encoding: base64" in lines[0], lines
+    r.close()
