@@ -619,5 +619,5 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	else if (ok)
 		imap_tagged(s, "OK %sFETCH completed.", s->uid_cmd ? "UID " : "");
 	else
-		imap_tagged(s, "NO [EXPUNGEISSUED] Some messages could not be fetched.");
+		imap_tagged(s, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist.");
 }

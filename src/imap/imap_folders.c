@@ -33,7 +33,7 @@ void imap_store_error(struct imap_session *s, int err_int, const char *what)
 		imap_tagged(s, "NO [CANNOT] %s is not possible with that name.", what);
 		break;
 	case STORE_ERR_EXPUNGED:
-		imap_tagged(s, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile.");
+		imap_tagged(s, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist.");
 		break;
 	case STORE_ERR_INUSE:
 		imap_tagged(s, "NO [INUSE] Mailbox is in use, try again later.");

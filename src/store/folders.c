@@ -87,7 +87,10 @@ static void subs_read(struct store_user *u, struct name_list *l)
 static enum store_error subs_write(struct store_user *u, const struct name_list *l)
 {
 	char *file = xasprintf("%s/%s", u->maildir, SUBSCRIPTIONS_FILE);
-	char *tmp = xasprintf("%s/.%s.%ld", u->maildir, SUBSCRIPTIONS_FILE, (long)getpid());
+	/* one writer at a time (the index lock), but threads of one process
+	 * share the pid: the temporary name has the thread too */
+	char *tmp = xasprintf("%s/.%s.%ld.%ld", u->maildir, SUBSCRIPTIONS_FILE, (long)getpid(),
+	                      (long)gettid());
 	FILE *f = fopen(tmp, "we");
 	bool ok = f != NULL;
 	for (size_t i = 0; ok && i < l->n; i++)
@@ -118,6 +121,10 @@ enum store_error store_folder_subscriptions(struct store_user *u, char ***names_
 enum store_error store_folder_subscribe(struct store_user *u, const char *name, bool on)
 {
 	const char *canon = maildir_folder_is_inbox(name) ? "INBOX" : name;
+	/* read, change, write under the index's write lock, so that two
+	 * sessions subscribing at once do not lose one of the changes */
+	if (index_begin(u) != STORE_OK)
+		return STORE_ERR_TEMP;
 	struct name_list l = {0};
 	subs_read(u, &l);
 	bool changed = false;
@@ -135,6 +142,7 @@ enum store_error store_folder_subscribe(struct store_user *u, const char *name, 
 	}
 	enum store_error err = changed ? subs_write(u, &l) : STORE_OK;
 	names_free(&l);
+	index_rollback(u); /* nothing written to the index itself */
 	return err;
 }
 

@@ -178,3 +178,33 @@ def test_binary_append_kept_exactly(server):
     lines = r.cmd(b"d FETCH 1 (BODY.PEEK[])")
     assert b"\x00" not in lines[0] and b"Content-Transfer-Encoding: base64" in lines[0], lines
     r.close()
+
+
+def test_concurrent_subscribe_loses_nothing(server):
+    import threading
+    m = login(server)
+    names = [f"F{i}" for i in range(24)]
+    for n in names:
+        assert m.create(n)[0] == "OK"
+        assert m.unsubscribe(n)[0] == "OK"
+    errors = []
+
+    def worker(part):
+        try:
+            c = login(server)
+            for n in part:
+                assert c.subscribe(n)[0] == "OK"
+            c.logout()
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(names[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    typ, data = m.lsub('""', "F*")
+    got = {re.search(rb'"?(F\d+)"?$', line).group(1).decode() for line in data}
+    assert got == set(names)
+    m.logout()
