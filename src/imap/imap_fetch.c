@@ -474,7 +474,16 @@ static bool imap_fetch_one_item(struct imap_session *s, size_t seq, const struct
 		bool binary = it->kind == FI_BINARY && len > 0 &&
 			      memchr(data.ptr + off, '\0', len) != NULL;
 		buf_appendf(line, " %s{%zu}\r\n", binary ? "~" : "", len);
+		size_t at = line->len;
 		buf_append(line, data.ptr + off, len);
+		/* RFC 9051 4.3: no NUL outside a literal8. A stored message may
+		 * have them (a delivery that sent some): BODY[] shows each as
+		 * 0x80, BINARY[] as it is */
+		if (!binary) {
+			char *p = line->ptr + at, *end = p + len;
+			while ((p = memchr(p, '\0', (size_t)(end - p))) != NULL)
+				*p++ = (char)0x80;
+		}
 	}
 	buf_deinit(&data);
 	return ok;

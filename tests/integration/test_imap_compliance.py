@@ -208,3 +208,16 @@ def test_concurrent_subscribe_loses_nothing(server):
     got = {re.search(rb'"?(F\d+)"?$', line).group(1).decode() for line in data}
     assert got == set(names)
     m.logout()
+
+
+def test_delivered_nul_never_sent_in_a_literal(server):
+    # a delivery may carry a NUL byte; IMAP may not send it outside a
+    # literal8 (RFC 9051 4.3): BODY[] shows 0x80 in its place
+    msg = b"From: a@example.org\r\nSubject: nul\r\n\r\nbefore\x00after\r\n"
+    assert server.deliver("alice", msg) == {}
+    r = raw(server, "alice")
+    assert tagged_ok(r.cmd(b"a SELECT INBOX"))
+    for item in (b"BODY.PEEK[]", b"BODY.PEEK[TEXT]", b"RFC822", b"BODY.PEEK[1]"):
+        lines = r.cmd(b"b FETCH 1 (" + item + b")")
+        assert b"\x00" not in lines[0] and b"before\x80after" in lines[0], (item, lines)
+    r.close()
