@@ -58,19 +58,27 @@ static bool part_is_binary(const struct mime_tree *t, const struct mime_part *p,
 }
 
 /* The part's header without its Content-Transfer-Encoding field, then
- * "Content-Transfer-Encoding: base64" and the empty line. */
-static void rewrite_header(const char *hdr, size_t len, struct buf *out)
+ * "Content-Transfer-Encoding: base64" and the empty line. A message
+ * header (not a body part's) also needs MIME-Version, or its Content-*
+ * fields mean nothing (RFC 2045 4). */
+static void rewrite_header(const char *hdr, size_t len, bool message, struct buf *out)
 {
 	size_t pos = 0;
 	struct mime_header_field f;
 	const char *eol = "\r\n";
+	bool has_version = false;
 	while (mime_header_next(hdr, len, &pos, &f)) {
 		if (f.name_len > 0 && mime_header_is(&f, "Content-Transfer-Encoding"))
 			continue;
+		has_version = has_version || (f.name_len > 0 && mime_header_is(&f, "MIME-Version"));
 		buf_append(out, f.raw, f.raw_len);
 		if (f.raw_len > 0 && f.raw[f.raw_len - 1] == '\n' &&
 		    (f.raw_len < 2 || f.raw[f.raw_len - 2] != '\r'))
 			eol = "\n"; /* the header's own line ends */
+	}
+	if (message && !has_version) {
+		buf_append_str(out, "MIME-Version: 1.0");
+		buf_append_str(out, eol);
 	}
 	buf_append_str(out, "Content-Transfer-Encoding: base64");
 	buf_append_str(out, eol);
@@ -89,7 +97,8 @@ bool mime_binary_to_base64(const char *raw, size_t len, struct buf *out)
 		if (p->body_off + p->body_len > len || p->hdr_off < cursor || !part_is_binary(t, p, raw))
 			continue;
 		buf_append(out, raw + cursor, (size_t)(p->hdr_off - cursor));
-		rewrite_header(raw + p->hdr_off, (size_t)p->hdr_len, out);
+		bool message = p->parent == MIME_NONE || t->parts[p->parent].kind == MIME_KIND_MESSAGE;
+		rewrite_header(raw + p->hdr_off, (size_t)p->hdr_len, message, out);
 		b64_encode((const unsigned char *)raw + p->body_off, (size_t)p->body_len, out);
 		cursor = p->body_off + p->body_len;
 		/* the line break that ends the base64 is ours; the one before a

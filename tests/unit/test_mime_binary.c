@@ -28,6 +28,7 @@ static void test_single_part(void **state)
 	buf_init(&out, 0);
 	assert_true(mime_binary_to_base64(msg, sizeof(msg) - 1, &out));
 	assert_string_equal(out.ptr, "From: a@b\r\nContent-Type: application/octet-stream\r\n"
+	                             "MIME-Version: 1.0\r\n"
 	                             "Content-Transfer-Encoding: base64\r\n\r\nAC3kCg0KCg==\r\n");
 	char dec[16];
 	assert_int_equal(mime_base64_decode("AC3kCg0KCg==", 12, dec), 7);
@@ -65,7 +66,8 @@ static void test_nothing_binary(void **state)
 	assert_int_equal(out.len, 0);
 	/* NUL without a declared encoding is binary too */
 	assert_true(mime_binary_to_base64(S("Subject: x\n\na\0b\n"), &out));
-	assert_string_equal(out.ptr, "Subject: x\nContent-Transfer-Encoding: base64\n\nYQBiCg==\r\n");
+	assert_string_equal(out.ptr, "Subject: x\nMIME-Version: 1.0\nContent-Transfer-Encoding: base64\n\n"
+	                             "YQBiCg==\r\n");
 	buf_deinit(&out);
 }
 
