@@ -222,6 +222,15 @@ static void auth_service_init_mechs(struct auth_service *svc)
 	     m = strtok_r(NULL, " ,", &save)) {
 		for (char *p = m; *p; p++)
 			*p = (char)toupper((unsigned char)*p);
+		/* RFC 6331 made DIGEST-MD5 historic, and GNU SASL 2.2's server
+		 * side reads out of bounds on a malformed first response
+		 * (found by tests/fuzz/fuzz_sasl): never offered */
+		if (strcmp(m, "DIGEST-MD5") == 0) {
+			log_warn("event=config_warning key=auth.mechanisms mechanism=%s "
+				 "reason=\"obsolete (RFC 6331) and unsafe in GNU SASL: not offered\"",
+				 m);
+			continue;
+		}
 		if (!gsasl_server_support_p(svc->gsasl, m)) {
 			log_warn("event=config_warning key=auth.mechanisms mechanism=%s "
 				 "reason=\"not supported by GNU SASL\"",

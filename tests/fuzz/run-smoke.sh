@@ -5,7 +5,7 @@
 #   tests/fuzz/run-smoke.sh BUILD_DIR [SECONDS]
 #
 # BUILD_DIR is a fuzz build (CC=clang meson setup BUILD_DIR -Dfuzz=true
-# -Db_lundef=false; ninja -C BUILD_DIR fuzz_pop3 fuzz_lmtp fuzz_imap fuzz_mime fuzz_config). Each harness
+# -Db_lundef=false; ninja -C BUILD_DIR). Each harness
 # first replays its seed corpus, then fuzzes for SECONDS (default 10) on a
 # copy of it in a temporary directory: the repository's corpus is never
 # written to. Prints "fuzz NAME ok|FAILED" per harness on stdout (details
@@ -29,7 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/yubin-fuzz.XXXXXX") || exit 2
 
 status=0
-for name in pop3 lmtp imap mime config; do
+for name in pop3 lmtp imap mime config mailbox_name sasl; do
 	exe=$build/tests/fuzz/fuzz_$name
 	seeds=$here/corpus/$name
 	log=$work/$name.log

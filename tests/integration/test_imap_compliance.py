@@ -221,3 +221,17 @@ def test_delivered_nul_never_sent_in_a_literal(server):
         lines = r.cmd(b"b FETCH 1 (" + item + b")")
         assert b"\x00" not in lines[0] and b"before\x80after" in lines[0], (item, lines)
     r.close()
+
+
+def test_digest_md5_never_offered(make_server):
+    # historic (RFC 6331), and GNU SASL's server side reads out of bounds
+    # on a malformed response: configured or not, it is refused
+    srv = make_server({"auth.mechanisms": "PLAIN DIGEST-MD5 SCRAM-SHA-256"})
+    r = raw(srv)
+    caps = r.cmd(b"a CAPABILITY")[0]
+    assert b"AUTH=SCRAM-SHA-256" in caps and b"DIGEST-MD5" not in caps, caps
+    lines = r.cmd(b"b AUTHENTICATE DIGEST-MD5")
+    assert lines[-1].startswith(b"b NO") or lines[-1].startswith(b"b BAD"), lines
+    assert tagged_ok(r.cmd(b"c NOOP"))
+    r.close()
+    assert "DIGEST-MD5" in open(srv.log_path).read()
