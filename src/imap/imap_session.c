@@ -73,8 +73,11 @@ static const struct imap_command_def imap_commands[] = {
 	{"SEARCH", imap_cmd_search, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
 	{"FETCH", imap_cmd_fetch, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
 	{"STORE", imap_cmd_store, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
-	{"COPY", imap_cmd_copy, ST_SEL, CMD_UID},
-	{"MOVE", imap_cmd_move, ST_SEL, CMD_UID},
+	/* sequence numbers are the client's: others' expunges are reported
+	 * after they are resolved (MOVE reports them, COPY leaves them for
+	 * the next command), or COPY 5 would copy what the client calls 6 */
+	{"COPY", imap_cmd_copy, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
+	{"MOVE", imap_cmd_move, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
 	{"SORT", imap_cmd_sort, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
 	{"THREAD", imap_cmd_thread, ST_SEL, CMD_UID | CMD_NO_EXPUNGE},
 	{"COMPRESS", imap_cmd_compress, ST_AUTH | ST_SEL, 0},

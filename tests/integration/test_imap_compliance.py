@@ -235,3 +235,32 @@ def test_digest_md5_never_offered(make_server):
     assert tagged_ok(r.cmd(b"c NOOP"))
     r.close()
     assert "DIGEST-MD5" in open(srv.log_path).read()
+
+
+def test_copy_and_move_use_the_clients_sequence_numbers(server):
+    # another session expunges message 1; until this session hears of it,
+    # its "5" is still the fifth message it knows (RFC 9051 7.5.1, 5.5)
+    for i in range(1, 7):
+        assert server.deliver("alice", plain(i)) == {}
+    a = raw(server, "alice")
+    assert tagged_ok(a.cmd(b"a SELECT INBOX"))
+    assert tagged_ok(a.cmd(b"b CREATE Other"))
+    m = login(server)
+    m.select("INBOX")
+    m.store("1", "+FLAGS", "\\Deleted")
+    m.expunge()
+    lines = a.cmd(b"c COPY 5 Other")
+    assert lines[-1].startswith(b"c OK [COPYUID "), lines
+    assert re.search(rb"COPYUID \d+ 5 ", lines[-1]), lines
+    lines = a.cmd(b"d MOVE 6 Other")
+    assert any(re.search(rb"COPYUID \d+ 6 ", l) for l in lines), lines
+    # both expunges reported, highest first so that each number is right
+    # when it is sent: the moved 6, then the other session's 1
+    expunges = [l for l in lines if l.endswith(b" EXPUNGE\r\n")]
+    assert expunges == [b"* 6 EXPUNGE\r\n", b"* 1 EXPUNGE\r\n"], lines
+    a.close()
+    m.select("Other")
+    typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    subjects = [d[1].strip() for d in data if isinstance(d, tuple)]
+    assert subjects == [b"Subject: message 5", b"Subject: message 6"], subjects
+    m.logout()
