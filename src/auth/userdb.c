@@ -21,6 +21,7 @@
 #include "auth/userdb.h"
 
 #include "auth/password.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/username.h"
@@ -406,23 +407,6 @@ static int userdb_lock(const char *path)
 	return fd;
 }
 
-static bool userdb_write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = ENOSPC;
-			return false;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
 /* Make the rename durable: fsync the directory holding path. */
 static bool userdb_fsync_dir(const char *path)
 {
@@ -450,7 +434,7 @@ static bool userdb_replace(const char *path, const char *data, size_t len)
 	/* A temporary file left by a crash keeps its old mode: set it. */
 	if (ok && !(ok = fchmod(fd, 0600) == 0))
 		what = "fchmod";
-	if (ok && !(ok = userdb_write_all(fd, data, len)))
+	if (ok && !(ok = fd_write_all(fd, data, len)))
 		what = "write";
 	if (ok && !(ok = fsync(fd) == 0))
 		what = "fsync";

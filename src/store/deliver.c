@@ -18,6 +18,7 @@
 #include "store/spool.h"
 #include "store/store_private.h"
 
+#include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -58,20 +59,6 @@ static enum store_error deliver_fail(struct deliver *d, const char *step, int er
 	return STORE_ERR_TEMP;
 }
 
-static int deliver_write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 enum deliver_copy { DELIVER_CFR, DELIVER_SENDFILE, DELIVER_READ_WRITE };
 
 /* One chunk with the given method: bytes copied, 0 if the method cannot
@@ -93,7 +80,7 @@ static ssize_t deliver_copy_chunk(enum deliver_copy how, int in, int out, loff_t
 			errno = EIO; /* the spool file is shorter than counted */
 			return -1;
 		}
-		if (n > 0 && deliver_write_all(out, buf, (size_t)n) < 0)
+		if (n > 0 && !fd_write_all(out, buf, (size_t)n))
 			return -1;
 		if (n > 0)
 			*off += n;
@@ -141,11 +128,11 @@ static int deliver_create_tmp(struct deliver *d, char tmp_path[MAILDIR_NAME_SIZE
 static int deliver_write_body(int fd, const char *prefix, size_t prefix_len,
                               const struct store_spool *body)
 {
-	if (deliver_write_all(fd, prefix, prefix_len) < 0)
+	if (!fd_write_all(fd, prefix, prefix_len))
 		return -1;
 	if (body->fd >= 0)
 		return deliver_copy_file(body->fd, fd, body->count.size);
-	return deliver_write_all(fd, body->mem, body->mem_len);
+	return fd_write_all(fd, body->mem, body->mem_len) ? 0 : -1;
 }
 
 /* <name><info> in sub/: where the message becomes visible. */

@@ -34,6 +34,7 @@
 
 #include "store/index.h"
 
+#include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 
@@ -217,25 +218,9 @@ void mailbox_view_to_heap(struct store_mailbox *mb, size_t cap)
 	mb->cap = cap;
 }
 
-/* write(2) all of it. */
-static bool view_write_all(int fd, const void *p, size_t len)
-{
-	const char *c = p;
-	while (len > 0) {
-		ssize_t w = write(fd, c, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		c += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
-
 static bool view_write(int fd, const struct store_mailbox *mb, const struct view_header *h)
 {
-	if (!view_write_all(fd, h, sizeof(*h)))
+	if (!fd_write_all(fd, h, sizeof(*h)))
 		return false;
 	enum { CHUNK = 1024 };
 	struct store_msg *rec = xmalloc(CHUNK * sizeof(*rec));
@@ -252,11 +237,11 @@ static bool view_write(int fd, const struct store_mailbox *mb, const struct view
 			rec[j].size = m->size;
 			rec[j].internal_date = m->internal_date;
 		}
-		ok = view_write_all(fd, rec, k * sizeof(*rec));
+		ok = fd_write_all(fd, rec, k * sizeof(*rec));
 	}
 	xfree(rec);
 	return ok && lseek(fd, view_ids_offset(h->cap), SEEK_SET) >= 0 &&
-	       view_write_all(fd, mb->ids, mb->n * sizeof(*mb->ids)) &&
+	       fd_write_all(fd, mb->ids, mb->n * sizeof(*mb->ids)) &&
 	       ftruncate(fd, (off_t)view_file_size(h->cap)) == 0;
 }
 

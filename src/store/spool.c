@@ -13,6 +13,7 @@
 #include "store/spool.h"
 #include "store/store_private.h"
 
+#include "lib/fdio.h"
 #include "lib/buf.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -51,27 +52,13 @@ static int spool_open_file(struct store_spool *sp)
 	return fd;
 }
 
-static int spool_write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Move the in-memory part to a file once it outgrows SPOOL_MEM_MAX. */
 static int spool_to_file(struct store_spool *sp)
 {
 	sp->fd = spool_open_file(sp);
 	if (sp->fd < 0)
 		return -1;
-	if (spool_write_all(sp->fd, sp->mem, sp->mem_len) < 0)
+	if (!fd_write_all(sp->fd, sp->mem, sp->mem_len))
 		return -1;
 	xfree(sp->mem);
 	sp->mem_len = 0;
@@ -117,7 +104,7 @@ enum store_error store_spool_write(struct store_spool *sp, const void *data, siz
 		sp->mem_len += len;
 		return STORE_OK;
 	}
-	if ((sp->fd < 0 && spool_to_file(sp) < 0) || spool_write_all(sp->fd, data, len) < 0) {
+	if ((sp->fd < 0 && spool_to_file(sp) < 0) || !fd_write_all(sp->fd, data, len)) {
 		log_error("store: op=spool_write dir=%s error=%s", sp->tmp_dir,
 		          store_errname(errno));
 		sp->failed = true;

@@ -16,6 +16,8 @@
 #include "daemon/config.h"
 #include "net/workpool.h"
 
+#include "fuzz_check.h"
+
 #include <event2/event.h>
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -24,14 +26,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define MAX_STEPS 8
 
