@@ -244,17 +244,9 @@ static void imap_auth_failed(struct imap_session *s, const char *user, const cha
 {
 	const struct config *cfg = s->env->cfg;
 	socklen_t len;
-	const struct sockaddr *sa = conn_peer_addr(s->conn, &len);
-	time_t now = time(NULL);
-	unsigned prior = addrlimit_fail_count(s->env->limits, sa, now);
-	addrlimit_fail_add(s->env->limits, sa, now);
-	char safe_user[LOG_SAFE_MAX];
-	log_info("event=auth_failed service=imap user=%s remote=%s mech=%s failures=%u",
-		 log_safe(safe_user, user, user != NULL ? strlen(user) : 0), conn_peer_ip(s->conn),
-		 mech, prior + 1);
-	uint64_t delay = cfg->auth_fail_delay << (prior < 16 ? prior : 16);
-	if (delay > cfg->auth_fail_delay_max)
-		delay = cfg->auth_fail_delay_max;
+	uint64_t delay = addrlimit_login_failed(s->env->limits, conn_peer_addr(s->conn, &len), "imap",
+						user, conn_peer_ip(s->conn), mech,
+						cfg->auth_fail_delay, cfg->auth_fail_delay_max);
 	imap_busy_begin(s);
 	struct timeval tv = {.tv_sec = (time_t)delay, .tv_usec = 0};
 	s->delay_ev = evtimer_new(conn_loop_base(s->env->loop), imap_auth_failed_reply, s);

@@ -7,6 +7,7 @@
  */
 #include "net/addrlimit.h"
 
+#include "lib/log.h"
 #include "lib/mem.h"
 
 #include <netinet/in.h>
@@ -144,4 +145,19 @@ void addrlimit_fail_add(struct addrlimit *al, const struct sockaddr *sa, time_t 
 void addrlimit_fail_clear(struct addrlimit *al, const struct sockaddr *sa)
 {
 	atomic_store(&al->fails[addrlimit_bucket(sa)].count, 0);
+}
+
+uint64_t addrlimit_login_failed(struct addrlimit *al, const struct sockaddr *sa,
+				const char *service, const char *user, const char *remote,
+				const char *mech, uint64_t delay, uint64_t delay_max)
+{
+	time_t now = time(NULL);
+	unsigned prior = addrlimit_fail_count(al, sa, now);
+	addrlimit_fail_add(al, sa, now);
+	char safe_user[LOG_SAFE_MAX];
+	log_info("event=auth_failed service=%s user=%s remote=%s mech=%s failures=%u", service,
+		 log_safe(safe_user, user, user != NULL ? strlen(user) : 0), remote, mech,
+		 prior + 1);
+	delay <<= prior < 16 ? prior : 16;
+	return delay > delay_max ? delay_max : delay;
 }

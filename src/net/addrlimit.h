@@ -14,6 +14,7 @@
 #define YUBIN_NET_ADDRLIMIT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -42,5 +43,15 @@ void addrlimit_conn_release(struct addrlimit *al, unsigned worker, const struct 
 unsigned addrlimit_fail_count(struct addrlimit *al, const struct sockaddr *sa, time_t now);
 void addrlimit_fail_add(struct addrlimit *al, const struct sockaddr *sa, time_t now);
 void addrlimit_fail_clear(struct addrlimit *al, const struct sockaddr *sa);
+
+/*
+ * A failed login from sa: counted, logged for fail2ban and operators
+ * ("event=auth_failed service=S user=U remote=IP mech=M failures=N"), and
+ * the seconds to wait before answering it: delay doubled for every recent
+ * failure from the address, at most delay_max.
+ */
+uint64_t addrlimit_login_failed(struct addrlimit *al, const struct sockaddr *sa,
+				const char *service, const char *user, const char *remote,
+				const char *mech, uint64_t delay, uint64_t delay_max);
 
 #endif
