@@ -150,8 +150,10 @@ char *maildir_folder_name(const char *dirname)
 	size_t len = strlen(dirname);
 	if (len < 2 || dirname[0] != '.' || len > MAILDIR_FOLDER_MAX + 1)
 		return NULL;
+	/* UTF-8 can be longer than its modified UTF-7 (three bytes for two
+	 * UTF-16 bytes, 8/3 base64 characters) */
 	struct buf b;
-	buf_init(&b, len + 1);
+	buf_init(&b, UTF7IMAP_DECODE_MAX(len));
 	bool ok = true;
 	for (const char *p = dirname + 1; ok;) {
 		const char *dot = strchr(p, '.');

@@ -264,3 +264,21 @@ def test_copy_and_move_use_the_clients_sequence_numbers(server):
     subjects = [d[1].strip() for d in data if isinstance(d, tuple)]
     assert subjects == [b"Subject: message 5", b"Subject: message 6"], subjects
     m.logout()
+
+
+def test_long_name_in_three_byte_characters_is_listed(server):
+    # UTF-8 longer than its modified UTF-7 directory name (found by
+    # fuzz_mailbox_name): such a folder was created but never listed
+    name = "日本語のフォルダ名前テストの長い名前です"
+    m = login(server, rev2=True)
+    m._encoding = "utf-8"
+    typ, data = m._simple_command("CREATE", '"' + name + '"')
+    assert typ == "OK", data
+    r = raw(server, "alice")
+    assert tagged_ok(r.cmd(b"e ENABLE UTF8=ACCEPT"))
+    lines = r.cmd(b'a LIST "" "*"')
+    assert any(name.encode() in l for l in lines), lines
+    lines = r.cmd(b'b SELECT "' + name.encode() + b'"')
+    assert tagged_ok(lines), lines
+    r.close()
+    m.logout()
