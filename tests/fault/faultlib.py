@@ -241,12 +241,16 @@ class Ledger:
     the server: it may or may not exist, but at most once), 'acked' (250 or
     exit 0: must exist exactly once until deleted), 'refused' (a 4xx/5xx or
     exit 75: must not exist). Deletions: 'acked' (QUIT answered +OK: must be
-    gone), 'unknown' (QUIT sent, no answer: either)."""
+    gone), 'unknown' (QUIT sent, no answer: either). Moves from INBOX to
+    MOVED_FOLDER: 'acked' (MOVE answered OK: in the folder, not in INBOX),
+    'unknown' (no answer: in one of them, or both if the crash came between
+    the copy and the expunge)."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.msgs = {}         # msgid -> dict(user, state, raw_len, raw_digest, ...)
         self.deleted = {}      # msgid -> 'acked' | 'unknown'
+        self.moved = {}        # msgid -> 'acked' | 'unknown'
         self.uidl_of = {}      # msgid -> uidl
         self.msgid_of_uidl = {}  # (user, uidl) -> msgid
         self.uid_of = {}       # msgid -> (uidvalidity, uid)
@@ -277,6 +281,12 @@ class Ledger:
             for m in msgids:
                 if self.deleted.get(m) != "acked":
                     self.deleted[m] = state
+
+    def move(self, msgids, state):
+        with self.lock:
+            for m in msgids:
+                if self.moved.get(m) != "acked":
+                    self.moved[m] = state
 
     def violation(self, text):
         with self.lock:
@@ -556,7 +566,8 @@ class ImapClient(ClientKind):
     """imaplib: APPEND new messages (acknowledged by OK [APPENDUID]), read
     the Message-IDs of INBOX by UID, set flags on some (the files are
     renamed), mark others \\Deleted and UID EXPUNGE them (deleted for good
-    once the EXPUNGE is answered OK)."""
+    once the EXPUNGE is answered OK), UID MOVE a few to MOVED_FOLDER
+    (there for good once the MOVE is answered OK)."""
 
     name = "imap"
     threads = 1
@@ -579,7 +590,8 @@ class ImapClient(ClientKind):
             typ, data = m.select("INBOX")
             if typ != "OK":
                 return
-            typ, data = m.uid("FETCH", "1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            # UID first: it must be in the line before the literal
+            typ, data = m.uid("FETCH", "1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
             uids = {}
             for item in data:
                 if isinstance(item, tuple):
@@ -589,6 +601,16 @@ class ImapClient(ClientKind):
                         uids[int(mm.group(1))] = msgid
             chosen = [u for u in uids if self.rnd.random() < 0.2]
             flagged = [u for u in uids if u not in chosen and self.rnd.random() < 0.2]
+            moving = [u for u in uids if u not in chosen and u not in flagged
+                      and self.rnd.random() < 0.1]
+            if moving:
+                m.create(MOVED_FOLDER)  # NO [ALREADYEXISTS] after the first time
+                msgids = [uids[u] for u in moving]
+                self.ledger.move(msgids, "unknown")
+                typ, _ = m.uid("MOVE", ",".join(map(str, moving)), MOVED_FOLDER)
+                if typ == "OK":
+                    self.ledger.move(msgids, "acked")
+                    self.count("imap_moved", len(msgids))
             if flagged:
                 m.uid("STORE", ",".join(map(str, flagged)), "+FLAGS", "(\\Seen \\Flagged)")
                 self.count("imap_flagged", len(flagged))
@@ -620,14 +642,18 @@ class ImapClient(ClientKind):
 
 
 CLIENT_KINDS = [LmtpClient, Pop3Client, DeliverClient, ImapClient]
+# where the IMAP client moves messages to (Maildir++ directory below)
+MOVED_FOLDER = "Moved"
+MOVED_DIR = ".Moved"
 
 
 # ---------------------------------------------------------------- the checker
 
 
-def maildir_files(srv, user):
-    """{path: base name} of every message file in new/ and cur/."""
-    root = srv.maildir(user)
+def maildir_files(srv, user, folder_dir=""):
+    """{path: base name} of every message file in new/ and cur/ of the
+    folder (INBOX by default)."""
+    root = srv.maildir(user) / folder_dir if folder_dir else srv.maildir(user)
     out = {}
     for sub in ("new", "cur"):
         d = root / sub
@@ -678,18 +704,19 @@ class Checker:
 
     def check(self):
         files_by_user = {u: self.check_files(u) for u in self.users}
-        self.check_ledger(files_by_user)
+        moved_by_user = {u: self.check_files(u, MOVED_DIR) for u in self.users}
+        self.check_ledger(files_by_user, moved_by_user)
         for user in self.users:
             self.check_pop3(user, files_by_user[user])
             self.check_index(user, files_by_user[user])
         self.ledger.raise_violations()
         return {u: len(f) for u, f in files_by_user.items()}
 
-    def check_files(self, user):
-        """{msgid: (path, base, CRLF size of the file)}; every file is
-        complete, known and unique."""
+    def check_files(self, user, folder_dir=""):
+        """{msgid: (path, base, CRLF size of the file)} of a folder; every
+        file is complete, known and unique in it."""
         out = {}
-        for path, base in maildir_files(self.srv, user).items():
+        for path, base in maildir_files(self.srv, user, folder_dir).items():
             try:
                 st = path.stat()
             except FileNotFoundError:
@@ -722,20 +749,28 @@ class Checker:
                                   f"({len(data)} bytes)")
         return msgid
 
-    def check_ledger(self, files_by_user):
-        present = {}
-        for user, files in files_by_user.items():
-            for msgid in files:
-                present[msgid] = user
+    def check_ledger(self, files_by_user, moved_by_user):
+        inbox, moved = set(), set()
+        for files in files_by_user.values():
+            inbox.update(files)
+        for files in moved_by_user.values():
+            moved.update(files)
         for msgid, m in self.ledger.msgs.items():
             deleted = self.ledger.deleted.get(msgid)
-            here = msgid in present
+            move = self.ledger.moved.get(msgid)
+            here = msgid in inbox
             if deleted == "acked" and here:
                 self.ledger.violation(f"{msgid}: deleted (QUIT +OK) but still there")
-            elif m["state"] == "acked" and deleted is None and not here:
+            elif m["state"] == "acked" and deleted is None and not here and msgid not in moved:
                 self.ledger.violation(f"{msgid}: acknowledged to {m['user']} but gone")
-            elif m["state"] == "refused" and here:
+            elif m["state"] == "refused" and (here or msgid in moved):
                 self.ledger.violation(f"{msgid}: refused with a temporary error but delivered")
+            if move == "acked" and here and deleted is None:
+                self.ledger.violation(f"{msgid}: moved (MOVE OK) but still in INBOX")
+            if move == "acked" and msgid not in moved and deleted is None:
+                self.ledger.violation(f"{msgid}: moved (MOVE OK) but not in {MOVED_FOLDER}")
+            if move is None and msgid in moved:
+                self.ledger.violation(f"{msgid}: in {MOVED_FOLDER} but never moved")
 
     def pop3_login(self, user):
         deadline = time.time() + 5

@@ -142,6 +142,7 @@ def test_kill9_rounds(fault_server, record):
     # the test must have exercised what it claims to
     assert acked > rounds, totals
     assert totals.get("pop3_quit_ok", 0) > 0 and totals.get("deliver_acked", 0) > 0, totals
+    assert totals.get("imap_expunged", 0) > 0 and totals.get("imap_moved", 0) > 0, totals
 
 
 def _lose(srv, files):
