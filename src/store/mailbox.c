@@ -230,11 +230,12 @@ static void mailbox_move_new(struct store_mailbox *mb)
 	xfree(v);
 	if (ok) {
 		mailbox_cur_after(mb, &mk);
-		index_commit(mb->u);
+		ok = index_commit(mb->u) == STORE_OK;
 	} else {
 		/* renames already done are read back by the next sync */
 		index_rollback(mb->u);
 	}
+	mailbox_cur_done(mb, &mk, ok);
 }
 
 static enum store_error mailbox_read_expunged(struct store_mailbox *mb);
@@ -654,7 +655,7 @@ static bool mailbox_cur_mtime(const struct store_mailbox *mb, int64_t *ns_r)
 
 void mailbox_cur_before(struct store_mailbox *mb, struct mailbox_cur_mark *mk)
 {
-	mk->in_step = false;
+	mk->in_step = mk->marked = false;
 	int64_t now;
 	sqlite3_stmt *st = index_stmt(mb->u, INDEX_FOLDER_CUR_GET);
 	if (st == NULL || !mailbox_cur_mtime(mb, &now))
@@ -663,6 +664,32 @@ void mailbox_cur_before(struct store_mailbox *mb, struct mailbox_cur_mark *mk)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		mk->in_step = sqlite3_column_int64(st, 0) == now && now != 0;
 	sqlite3_reset(st);
+	if (!mk->in_step)
+		return; /* the next sync reads cur/ anyway */
+	/* sync.h SYNC_CUR_MARKER: up until the changes are committed */
+	char *marker = xasprintf("%s/" SYNC_CUR_MARKER, mb->path);
+	int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	xfree(marker);
+	if (fd >= 0) {
+		close(fd);
+		mk->marked = true;
+		mb->u->cur_marker_mine = true;
+	} else {
+		mk->in_step = false; /* no record of a state we cannot vouch for */
+	}
+}
+
+void mailbox_cur_done(struct store_mailbox *mb, struct mailbox_cur_mark *mk, bool committed)
+{
+	if (!mk->marked)
+		return;
+	if (committed) {
+		char *marker = xasprintf("%s/" SYNC_CUR_MARKER, mb->path);
+		unlink(marker);
+		xfree(marker);
+	}
+	mk->marked = false;
+	mb->u->cur_marker_mine = false;
 }
 
 void mailbox_cur_after(struct store_mailbox *mb, const struct mailbox_cur_mark *mk)

@@ -188,6 +188,7 @@ enum store_error store_mailbox_set_flags(struct store_mailbox *mb, const uint32_
 	}
 	else
 		index_rollback(mb->u);
+	mailbox_cur_done(mb, &mk, err == STORE_OK);
 	if (failed_r != NULL && nfailed_r != NULL) {
 		*failed_r = rq.failed;
 		*nfailed_r = rq.nfailed;
@@ -347,6 +348,7 @@ enum store_error mailbox_remove(struct store_mailbox *mb, const uint32_t *uids, 
 			mailbox_file_free(&dl.v[i]);
 		xfree(dl.v);
 	}
+	mailbox_cur_done(mb, &mk, err == STORE_OK);
 	return err;
 }
 

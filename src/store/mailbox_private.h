@@ -136,9 +136,14 @@ void mailbox_unlink(struct store_user *u, const char *folder_path, const struct 
  */
 struct mailbox_cur_mark {
 	bool in_step; /* the index matched cur/ before our changes */
+	bool marked;  /* SYNC_CUR_MARKER was created for them */
 };
 void mailbox_cur_before(struct store_mailbox *mb, struct mailbox_cur_mark *mk);
 void mailbox_cur_after(struct store_mailbox *mb, const struct mailbox_cur_mark *mk);
+/* After the commit (committed) or rollback: a marker stays after a
+ * rollback, since changes on disk may not match the index, and makes the
+ * next sync read cur/. */
+void mailbox_cur_done(struct store_mailbox *mb, struct mailbox_cur_mark *mk, bool committed);
 
 /* Remove messages (their rows, then their files): the listed UIDs, only
  * those with \Deleted if only_deleted; uids NULL = every \Deleted one. */

@@ -20,6 +20,7 @@ struct store_user {
 	char *hostname; /* NULL: ask the system */
 	bool fsync;
 	struct index *index; /* NULL until first needed (index.c) */
+	bool cur_marker_mine; /* a SYNC_CUR_MARKER of ours is up (sync.h) */
 	/* folder names with RFC 6154 attributes, by bit of enum
 	 * store_special_use (store_folder_ensure_special()) */
 	char *special[5];

@@ -101,6 +101,7 @@ static enum store_error sync_stat(struct sync_ctx *c)
 			return sync_errno(c, "stat", errno);
 		c->mtime[i] = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 	}
+	c->cur_marker = faccessat(c->dir_fd, SYNC_CUR_MARKER, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 	return STORE_OK;
 }
 
@@ -127,10 +128,17 @@ static bool sync_folder_get(struct sync_ctx *c, enum store_error *err)
 	return rc == SQLITE_ROW;
 }
 
+/* cur/ is as the index last saw it (see SYNC_CUR_MARKER) */
+static bool sync_cur_unchanged(const struct sync_ctx *c)
+{
+	return !c->cur_marker && c->f.mtime[SYNC_CUR] != 0 &&
+	       c->f.mtime[SYNC_CUR] == c->mtime[SYNC_CUR];
+}
+
 static bool sync_unchanged(const struct sync_ctx *c)
 {
 	return c->f.mtime[SYNC_NEW] != 0 && c->f.mtime[SYNC_NEW] == c->mtime[SYNC_NEW] &&
-	       c->f.mtime[SYNC_CUR] != 0 && c->f.mtime[SYNC_CUR] == c->mtime[SYNC_CUR];
+	       sync_cur_unchanged(c);
 }
 
 /*
@@ -418,8 +426,7 @@ static enum store_error sync_locked(struct sync_ctx *c, bool force)
 	/* Only new/ changed (a delivery): cur/ is as the index last saw it,
 	 * so only new/ and the rows of files in new/ need comparing. A file
 	 * moved between the two would have changed cur/ too. */
-	bool only_new = found && !force && c->f.mtime[SYNC_CUR] != 0 &&
-	                c->f.mtime[SYNC_CUR] == c->mtime[SYNC_CUR];
+	bool only_new = found && !force && sync_cur_unchanged(c);
 	if (err == STORE_OK)
 		err = sync_read_dir(c, SYNC_NEW);
 	if (err == STORE_OK && !only_new)
@@ -474,6 +481,11 @@ enum store_error sync_folder(struct store_user *u, const char *name, bool force,
 			err = index_commit(u);
 		else
 			index_rollback(u);
+		/* a marker left by a crash: cur/ was read and committed now.
+		 * (One of a live change would be ours: the others wait for the
+		 * lock we just held, and remove theirs after their commit.) */
+		if (err == STORE_OK && c.cur_marker && !u->cur_marker_mine)
+			unlinkat(c.dir_fd, SYNC_CUR_MARKER, 0);
 	}
 	if (err == STORE_OK)
 		*folder_id_r = c.f.id;

@@ -30,6 +30,18 @@
 #define SYNC_MTIME_SETTLE 2
 
 /*
+ * cur/ is trusted by its mtime even when fresh, because yubin changes it
+ * only under the index lock and records the mtime that results
+ * (mailbox_cur_after). A crash between such a change and its commit, in
+ * the same timestamp tick as the recorded mtime, would leave cur/ changed
+ * but looking as the index last saw it. So the change first creates this
+ * file in the folder's directory and removes it after the commit; a sync
+ * that finds it reads cur/ whatever its mtime, and removes one left by a
+ * crash.
+ */
+#define SYNC_CUR_MARKER "yubin-cur-changing"
+
+/*
  * POP3 RETR ends an unterminated last line with CRLF, so the size a view
  * reports needs the file's last byte (index.h: eol_pad), which a name with
  * S=/W= does not tell. Reading it costs one disk read per file: fine for

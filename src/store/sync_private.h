@@ -45,6 +45,7 @@ struct sync_ctx {
 	int dir_fd;
 	int sub_fd[2];
 	int64_t mtime[2];
+	bool cur_marker; /* SYNC_CUR_MARKER is there: read cur/ */
 	struct sync_folder_row f;
 	struct sync_list disk, idx, added;
 	struct uidlist *ul;
