@@ -651,8 +651,8 @@ class ImapClient(ClientKind):
 CLIENT_KINDS = [LmtpClient, Pop3Client, DeliverClient, ImapClient]
 # The IMAP client's STORE, UID EXPUNGE and UID MOVE under kill -9 find two
 # open bugs (docs/RELIABILITY.md, "Open"): now and then the index keeps rows
-# of files removed just before the crash, and a POP3 deletion racing a
-# new/ -> cur/ rename can miss the file. Off by default until they are
+# of files removed just before the crash, and a message deleted by POP3 is
+# found again while IMAP renames files. Off by default until they are
 # fixed, so that `make test` stays a verdict; YUBIN_FAULT_IMAP_CHANGES=1
 # reproduces them.
 IMAP_CHANGES = env_int("YUBIN_FAULT_IMAP_CHANGES", 0) == 1
