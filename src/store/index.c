@@ -445,3 +445,31 @@ int index_bind_text(sqlite3_stmt *st, int col, const char *s, size_t len)
 {
 	return sqlite3_bind_text64(st, col, s, len, SQLITE_TRANSIENT, SQLITE_UTF8);
 }
+
+enum store_error index_meta_get(struct store_user *u, const char *key, int64_t *value_r,
+                                bool *found_r)
+{
+	*value_r = 0;
+	*found_r = false;
+	sqlite3_stmt *st = index_stmt(u, INDEX_META_GET);
+	if (st == NULL)
+		return STORE_ERR_TEMP;
+	index_bind_text(st, 1, key, strlen(key));
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found_r = true;
+		*value_r = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : index_fail(u, rc, "meta_get");
+}
+
+enum store_error index_meta_set(struct store_user *u, const char *key, int64_t value)
+{
+	sqlite3_stmt *st = index_stmt(u, INDEX_META_SET);
+	if (st == NULL)
+		return STORE_ERR_TEMP;
+	index_bind_text(st, 1, key, strlen(key));
+	sqlite3_bind_int64(st, 2, value);
+	return index_step_done(u, st, "meta_set");
+}

@@ -139,4 +139,10 @@ void index_rollback(struct store_user *u);
 /* Bind a (ptr, len) string as TEXT, copied by SQLite. */
 int index_bind_text(sqlite3_stmt *st, int col, const char *s, size_t len);
 
+/* The meta table's integer values: *found_r false (and *value_r 0) when
+ * the key is not there; STORE_ERR_TEMP if the index cannot be read. */
+enum store_error index_meta_get(struct store_user *u, const char *key, int64_t *value_r,
+                                bool *found_r);
+enum store_error index_meta_set(struct store_user *u, const char *key, int64_t value);
+
 #endif

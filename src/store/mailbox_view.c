@@ -91,17 +91,8 @@ static off_t view_ids_offset(uint64_t cap)
  * saved: a write transaction of its own); false if there is none. */
 static bool view_instance_read(struct store_user *u, int64_t *id_r)
 {
-	static const char key[] = VIEW_META_KEY;
-	sqlite3_stmt *st = index_stmt(u, INDEX_META_GET);
-	if (st == NULL)
-		return false;
-	index_bind_text(st, 1, key, strlen(key));
-	int rc = sqlite3_step(st);
-	bool found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER;
-	if (found)
-		*id_r = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return found;
+	bool found;
+	return index_meta_get(u, VIEW_META_KEY, id_r, &found) == STORE_OK && found;
 }
 
 static bool view_instance(struct store_user *u, bool create, int64_t *id_r)

@@ -187,26 +187,17 @@ static enum store_error view_login_delay(struct store_pop3_view *view, uint64_t 
                                          bool *delayed)
 {
 	struct pop3_view_priv *p = pop3_view_priv(view);
-	sqlite3_stmt *st = index_stmt(view->user, INDEX_META_GET);
-	if (st == NULL)
-		return STORE_ERR_TEMP;
-	index_bind_text(st, 1, POP3_META_LAST_LOGIN, strlen(POP3_META_LAST_LOGIN));
-	int rc = sqlite3_step(st);
-	int64_t last = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return index_fail(view->user, rc, "meta_get");
+	int64_t last;
+	bool found;
+	enum store_error err = index_meta_get(view->user, POP3_META_LAST_LOGIN, &last, &found);
+	if (err != STORE_OK)
+		return err;
 	/* A clock that went back does not lock the user out. */
-	if (delay > 0 && rc == SQLITE_ROW && last <= p->now && (uint64_t)(p->now - last) < delay) {
+	if (delay > 0 && found && last <= p->now && (uint64_t)(p->now - last) < delay) {
 		*delayed = true;
 		return STORE_ERR_INUSE;
 	}
-	st = index_stmt(view->user, INDEX_META_SET);
-	if (st == NULL)
-		return STORE_ERR_TEMP;
-	index_bind_text(st, 1, POP3_META_LAST_LOGIN, strlen(POP3_META_LAST_LOGIN));
-	sqlite3_bind_int64(st, 2, p->now);
-	return index_step_done(view->user, st, "meta_set");
+	return index_meta_set(view->user, POP3_META_LAST_LOGIN, p->now);
 }
 
 /* RFC 2449 EXPIRE: messages retrieved more than expire_days ago go (or

@@ -152,22 +152,13 @@ static uint32_t sync_new_uidvalidity(struct sync_ctx *c)
 {
 	static const char key[] = "last_uidvalidity";
 	uint32_t v = (uint32_t)time(NULL);
-	sqlite3_stmt *st = index_stmt(c->u, INDEX_META_GET);
-	if (st == NULL)
+	int64_t last;
+	bool found;
+	if (index_meta_get(c->u, key, &last, &found) != STORE_OK)
 		return v;
-	index_bind_text(st, 1, key, strlen(key));
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t last = sqlite3_column_int64(st, 0);
-		if (last >= v && last < UINT32_MAX)
-			v = (uint32_t)last + 1;
-	}
-	sqlite3_reset(st);
-	st = index_stmt(c->u, INDEX_META_SET);
-	if (st != NULL) {
-		index_bind_text(st, 1, key, strlen(key));
-		sqlite3_bind_int64(st, 2, v);
-		index_step_done(c->u, st, "meta_set");
-	}
+	if (found && last >= v && last < UINT32_MAX)
+		v = (uint32_t)last + 1;
+	index_meta_set(c->u, key, v);
 	return v;
 }
 
